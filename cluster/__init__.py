@@ -1,0 +1,1 @@
+"""Composition root: settings, provider choice, the `reels` CLI (and later Ray start/join, autoscaling, metrics)."""

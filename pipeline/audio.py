@@ -1,0 +1,160 @@
+"""Audio: decode, resample, duck music under speech, measure loudness (BS.1770) and normalise with a limiter."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from scipy import ndimage, signal
+
+from pipeline.errors import InvalidMediaError
+
+MIX_RATE = 48_000
+
+
+def resample(audio: np.ndarray, rate: int, target: int = MIX_RATE) -> np.ndarray:
+    """Polyphase resampling along axis 0 (exact ratio, no drift)."""
+    if rate == target:
+        return audio.astype(np.float32, copy=False)
+    f = Fraction(target, rate)
+    return signal.resample_poly(audio, f.numerator, f.denominator, axis=0).astype(np.float32)
+
+
+def load_audio(path: str | Path, rate: int = MIX_RATE) -> np.ndarray:
+    """Any audio file FFmpeg reads -> float32 stereo (n, 2) at `rate`."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidMediaError(str(p), "no such file")
+    if p.stat().st_size == 0:
+        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(str(p)) as c:
+            if not c.streams.audio:
+                raise InvalidMediaError(str(p), "has no audio stream")
+            res = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+            for frame in c.decode(audio=0):
+                for out in res.resample(frame):
+                    chunks.append(out.to_ndarray())
+            for out in res.resample(None):
+                chunks.append(out.to_ndarray())
+    except av.FFmpegError as e:
+        raise InvalidMediaError(str(p), f"cannot decode audio ({e.strerror or e})") from None
+    if not chunks:
+        raise InvalidMediaError(str(p), "audio stream holds no samples")
+    return np.concatenate(chunks, axis=1).T.astype(np.float32)
+
+
+def fit_length(audio: np.ndarray, n: int, loop: bool = True) -> np.ndarray:
+    """Loop (or pad with silence) and cut to exactly n samples."""
+    if len(audio) >= n:
+        return audio[:n]
+    if loop and len(audio):
+        reps = -(-n // len(audio))
+        return np.concatenate([audio] * reps)[:n]
+    pad = np.zeros((n - len(audio), *audio.shape[1:]), dtype=audio.dtype)
+    return np.concatenate([audio, pad])
+
+
+def duck_gain(
+    speech: np.ndarray, rate: int, depth_db: float = -12.0, attack_s: float = 0.08, release_s: float = 0.35
+) -> np.ndarray:
+    """Gain curve for music: `depth_db` while speech is present, with smooth attack and release."""
+    mono = np.abs(speech if speech.ndim == 1 else speech.mean(axis=1))
+    win = max(1, int(0.05 * rate))
+    env = ndimage.maximum_filter1d(mono, size=win)
+    active = (env > 0.02).astype(np.float32)
+    # Hold through short gaps between words so the music does not pump.
+    active = ndimage.maximum_filter1d(active, size=int(0.3 * rate))
+    target = np.where(active > 0, 10 ** (depth_db / 20), 1.0).astype(np.float32)
+    # One-pole smoothing, faster going down (attack) than coming back up (release).
+    a_att, a_rel = np.exp(-1 / (attack_s * rate)), np.exp(-1 / (release_s * rate))
+    down = signal.lfilter([1 - a_att], [1, -a_att], target - 1.0) + 1.0
+    up = signal.lfilter([1 - a_rel], [1, -a_rel], target - 1.0) + 1.0
+    return np.minimum(down, up).astype(np.float32)
+
+
+def mix(
+    narration: np.ndarray,
+    music: np.ndarray | None,
+    rate: int,
+    music_db: float = -16.0,
+    duck_db: float = -12.0,
+) -> np.ndarray:
+    """Stereo mix of mono narration and an optional stereo music bed ducked under the voice."""
+    voice = np.repeat(narration[:, None], 2, axis=1) if narration.ndim == 1 else narration
+    if music is None:
+        return voice.astype(np.float32)
+    bed = fit_length(music, len(voice)) * 10 ** (music_db / 20)
+    bed = bed * duck_gain(voice, rate, duck_db)[:, None]
+    return (voice + bed).astype(np.float32)
+
+
+def _k_weight(audio: np.ndarray, rate: int) -> np.ndarray:
+    """BS.1770 K-weighting: high shelf then high-pass, coefficients derived for any rate."""
+    f0, g, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = np.tan(np.pi * f0 / rate)
+    vh = 10 ** (g / 20)
+    vb = vh**0.4996667741545416
+    a0 = 1 + k / q + k * k
+    b1 = [(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    a1 = [1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = np.tan(np.pi * f0 / rate)
+    b2 = [1.0, -2.0, 1.0]
+    a2 = [1.0, 2 * (k * k - 1) / (1 + k / q + k * k), (1 - k / q + k * k) / (1 + k / q + k * k)]
+    return signal.lfilter(b2, a2, signal.lfilter(b1, a1, audio, axis=0), axis=0)
+
+
+def integrated_loudness(audio: np.ndarray, rate: int) -> float:
+    """Integrated loudness in LUFS (BS.1770-4: 400 ms blocks, 75 % overlap, absolute and relative gates)."""
+    x = audio if audio.ndim == 2 else audio[:, None]
+    y = _k_weight(x.astype(np.float64), rate)
+    block, hop = int(0.4 * rate), int(0.1 * rate)
+    if len(y) < block:
+        return -70.0
+    sq = np.cumsum(np.concatenate([np.zeros((1, y.shape[1])), y * y]), axis=0)
+    starts = np.arange(0, len(y) - block + 1, hop)
+    power = ((sq[starts + block] - sq[starts]) / block).sum(axis=1)
+    lk = -0.691 + 10 * np.log10(np.maximum(power, 1e-12))
+    gated = power[lk > -70.0]
+    if gated.size == 0:
+        return -70.0
+    rel = -0.691 + 10 * np.log10(gated.mean()) - 10.0
+    final = power[(lk > -70.0) & (lk > rel)]
+    return float(-0.691 + 10 * np.log10(final.mean()))
+
+
+def true_peak_db(audio: np.ndarray) -> float:
+    """Peak after 4x oversampling (BS.1770 true peak), in dBTP."""
+    up = signal.resample_poly(audio, 4, 1, axis=0)
+    peak = float(np.max(np.abs(up))) if up.size else 0.0
+    return 20 * np.log10(max(peak, 1e-9))
+
+
+def limit(audio: np.ndarray, rate: int, ceiling_db: float) -> np.ndarray:
+    """Look-ahead peak limiter: gain never lets an oversampled peak pass the ceiling."""
+    ceiling = 10 ** (ceiling_db / 20)
+    x = audio if audio.ndim == 2 else audio[:, None]
+    up = np.abs(signal.resample_poly(x, 4, 1, axis=0)).max(axis=1)
+    peak = up.reshape(len(x), 4).max(axis=1)  # resample_poly(4, 1) gives exactly 4 samples per input
+    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-9))
+    w = max(1, int(0.005 * rate))
+    # A min-filter twice the smoothing window, then a moving average: smooth and never above `need`.
+    gain = ndimage.uniform_filter1d(ndimage.minimum_filter1d(need, size=2 * w + 1), size=w + 1)
+    gain = np.minimum(gain, need)
+    out = x * gain[:, None]
+    return (out if audio.ndim == 2 else out[:, 0]).astype(np.float32)
+
+
+def normalize(audio: np.ndarray, rate: int, target_lufs: float = -14.0, peak_db: float = -1.0) -> np.ndarray:
+    """Reach the loudness target with the true peak at or under `peak_db` (small safety margin)."""
+    if audio.size == 0 or integrated_loudness(audio, rate) <= -69.0:
+        return audio.astype(np.float32)
+    out = audio.astype(np.float32)
+    for _ in range(3):  # limiting costs a little loudness; a couple of passes converge
+        out = out * 10 ** ((target_lufs - integrated_loudness(out, rate)) / 20)
+        out = limit(out, rate, peak_db - 0.3)
+    return out

@@ -1,0 +1,27 @@
+"""Vignette: darken the corners so the eye stays on the centre and the captions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+def vignette_mask(h: int, w: int, strength: float, radius: float, device: torch.device) -> Tensor:
+    ys = torch.linspace(-1.0, 1.0, h, device=device).view(h, 1)
+    xs = torch.linspace(-1.0, 1.0, w, device=device).view(1, w)
+    d = torch.sqrt(xs * xs + ys * ys) / (2**0.5)  # 0 at the centre, 1 in the corners
+    fall = ((d - radius) / max(1e-6, 1.0 - radius)).clamp(0.0, 1.0)
+    return 1.0 - strength * fall * fall
+
+
+@dataclass(frozen=True)
+class Vignette:
+    strength: float = 0.35
+    radius: float = 0.55
+
+    def apply(self, frames: Tensor, t: Tensor) -> Tensor:
+        h, w = frames.shape[-2:]
+        mask = vignette_mask(h, w, self.strength, self.radius, frames.device).to(frames.dtype)
+        return frames * mask

@@ -1,0 +1,201 @@
+"""Encode a plan: frame ranges to H.264 segments, segments joined without re-encoding, AAC muxed in."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipeline.audio import load_audio, mix, normalize
+from pipeline.compositor import Compositor, to_yuv420
+from pipeline.errors import InvalidInputError
+from pipeline.files import atomic_path
+from pipeline.plan import RenderPlan
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: str
+    start: int
+    end: int
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+def split_frames(total: int, parts: int) -> list[tuple[int, int]]:
+    """[start, end) ranges of nearly equal length that cover 0..total."""
+    parts = max(1, min(parts, total))
+    edges = [round(total * k / parts) for k in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _video_options(plan: RenderPlan) -> dict[str, str]:
+    o = plan.output
+    return {
+        "crf": str(o.crf),
+        "preset": o.preset,
+        "maxrate": f"{o.max_kbps}k",
+        "bufsize": f"{2 * o.max_kbps}k",
+        "x264-params": f"keyint={2 * o.fps}:min-keyint={o.fps}:scenecut=0",
+    }
+
+
+def encode_segment(
+    plan: RenderPlan,
+    start: int,
+    end: int,
+    path: str | Path,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> Segment:
+    """Render frames [start, end) of a plan into a video-only MP4 segment that starts on a keyframe."""
+    if not 0 <= start < end <= plan.frame_count:
+        raise InvalidInputError("frames", f"[{start}, {end}) is outside the plan's 0..{plan.frame_count}")
+    o = plan.output
+    comp = Compositor(plan, device)
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=o.fps, options=_video_options(plan))
+        stream.width, stream.height, stream.pix_fmt = o.width, o.height, "yuv420p"
+        cc = stream.codec_context
+        cc.time_base = Fraction(1, o.fps)
+        cc.color_range = 1  # limited (tv) range
+        cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
+        for b0, batch in comp.batches(start, end):
+            planes = to_yuv420(batch)
+            for k in range(len(planes)):
+                frame = av.VideoFrame.from_ndarray(planes[k], format="yuv420p")
+                frame.pts = b0 + k - start
+                frame.time_base = cc.time_base
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            if progress:
+                progress((b0 + len(planes) - start) / (end - start), "rendering")
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return Segment(str(path), start, end)
+
+
+def mix_audio(plan: RenderPlan) -> np.ndarray:
+    """The plan's audio tracks mixed, ducked and normalised: float32 (n, 2), exactly the video's length."""
+    o = plan.output
+    n = round(plan.frame_count / o.fps * o.sample_rate)
+    voice = np.zeros(n, dtype=np.float32)
+    music = None
+    for track in plan.audio:
+        data = load_audio(track.path, o.sample_rate) * 10 ** (track.gain_db / 20)
+        if track.role == "narration":
+            mono = data.mean(axis=1)[:n]
+            voice[: len(mono)] += mono
+        else:
+            music = data
+    duck = next((t.duck_db for t in plan.audio if t.role == "music"), -12.0)
+    mixed = mix(voice, music, o.sample_rate, duck_db=duck)
+    return normalize(mixed, o.sample_rate, o.loudness_lufs, o.true_peak_db)
+
+
+def _audio_packets(stream: av.audio.stream.AudioStream, audio: np.ndarray, rate: int) -> list[av.Packet]:
+    packets: list[av.Packet] = []
+    chunk = 1024 * 8
+    planar = np.ascontiguousarray(audio.T.astype(np.float32))
+    for s0 in range(0, planar.shape[1], chunk):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, s0 : s0 + chunk]), format="fltp", layout="stereo"
+        )
+        frame.sample_rate, frame.pts, frame.time_base = rate, s0, Fraction(1, rate)
+        packets.extend(stream.encode(frame))
+    packets.extend(stream.encode(None))
+    return packets
+
+
+def join(plan: RenderPlan, segments: Sequence[Segment], audio: np.ndarray | None, out_path: str | Path) -> None:
+    """Concatenate segments' H.264 packets (no re-encode), mux AAC audio, moov atom first."""
+    o = plan.output
+    inputs = [av.open(s.path) for s in sorted(segments, key=lambda s: s.start)]
+    try:
+        template = inputs[0].streams.video[0]
+        for c in inputs[1:]:
+            if bytes(c.streams.video[0].codec_context.extradata or b"") != bytes(
+                template.codec_context.extradata or b""
+            ):
+                raise ValueError("segments were encoded with different settings and cannot be joined")
+        with av.open(str(out_path), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            vout = out.add_stream_from_template(template)
+            aout = None
+            apackets: list[av.Packet] = []
+            if audio is not None:
+                aout = out.add_stream("aac", rate=o.sample_rate, layout="stereo")
+                aout.bit_rate = o.audio_kbps * 1000
+                apackets = _audio_packets(aout, audio, o.sample_rate)
+            ai = 0
+            for seg, c in zip(sorted(segments, key=lambda s: s.start), inputs, strict=True):
+                vin = c.streams.video[0]
+                tb = vin.time_base
+                assert tb is not None, "demuxed streams always have a time base"
+                offset = int(Fraction(seg.start, o.fps) / tb)
+                for pkt in c.demux(vin):
+                    if pkt.dts is None:
+                        continue
+                    pkt.pts = None if pkt.pts is None else pkt.pts + offset
+                    pkt.dts += offset
+                    t_video = float(pkt.dts * tb)
+                    while (
+                        aout is not None
+                        and ai < len(apackets)
+                        and float((apackets[ai].pts or 0) * (apackets[ai].time_base or 0)) <= t_video
+                    ):
+                        out.mux(apackets[ai])
+                        ai += 1
+                    pkt.stream = vout
+                    out.mux(pkt)
+            for pkt in apackets[ai:]:
+                out.mux(pkt)
+    finally:
+        for c in inputs:
+            c.close()
+
+
+def render(
+    plan: RenderPlan,
+    out_path: str | Path,
+    device: str = "cpu",
+    segments: int = 1,
+    progress: Progress | None = None,
+    work_dir: str | Path | None = None,
+) -> Path:
+    """Render a whole plan to `out_path` atomically (temp file in the same folder, then rename)."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ranges = split_frames(plan.frame_count, segments)
+    total = plan.frame_count
+    done: dict[int, float] = {}
+
+    def seg_progress(a: int, b: int) -> Progress:
+        def report(f: float, status: str) -> None:
+            done[a] = f * (b - a)
+            if progress:
+                progress(0.95 * sum(done.values()) / total, status)
+
+        return report
+
+    with tempfile.TemporaryDirectory(prefix="reels-render-", dir=work_dir) as tmp:
+        segs = [
+            encode_segment(plan, a, b, Path(tmp) / f"seg{a:08d}.mp4", device, seg_progress(a, b)) for a, b in ranges
+        ]
+        if progress:
+            progress(0.96, "mixing audio")
+        audio = mix_audio(plan)
+        with atomic_path(out) as tmp_out:
+            join(plan, segs, audio, tmp_out)
+    if progress:
+        progress(1.0, "done")
+    return out

@@ -1,0 +1,127 @@
+"""Narration (audio + word timings) and the sentence-by-sentence assembly every engine shares."""
+
+from __future__ import annotations
+
+import re
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.captions import WordTiming
+from pipeline.errors import InvalidMediaError
+
+SENTENCE_PAUSE_S = 0.22
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: str
+    name: str
+    language: str
+    engine: str
+
+
+@dataclass
+class Narration:
+    audio: np.ndarray  # float32 mono in [-1, 1]
+    sample_rate: int
+    words: list[WordTiming]
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+class SpeechEngine(Protocol):
+    name: str
+
+    def synthesize(
+        self, sentences: Sequence[str], voice: str | None, rate: float, progress: Progress | None = None
+    ) -> Narration: ...
+
+    def voices(self) -> list[Voice]: ...
+
+
+def trim_silence(audio: np.ndarray, sample_rate: int, threshold: float = 0.01) -> np.ndarray:
+    """Cut leading and trailing near-silence, keeping 20 ms of air at each end."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if loud.size == 0:
+        return audio[:0]
+    pad = int(0.02 * sample_rate)
+    return audio[max(0, loud[0] - pad) : loud[-1] + pad + 1]
+
+
+def _weight(word: str) -> float:
+    """Spoken length of a word relative to others: vowel groups, plus a pause after punctuation."""
+    core = re.sub(r"[^A-Za-z0-9]", "", word)
+    syll = max(1, len(re.findall(r"[aeiouyAEIOUY]+", core))) if core.isalpha() else max(1, len(core) // 2)
+    return syll + 0.35 + (0.6 if word[-1:] in ",;:" else 0.0)
+
+
+def word_timings(sentence: str, start: float, duration: float) -> list[WordTiming]:
+    """Times of the words in one synthesised sentence: its real duration shared by spoken weight."""
+    words = sentence.split()
+    weights = [_weight(w) for w in words]
+    total = sum(weights) or 1.0
+    out, t = [], start
+    for w, wt in zip(words, weights, strict=True):
+        d = duration * wt / total
+        out.append(WordTiming(w, round(t, 3), round(t + d, 3)))
+        t += d
+    return out
+
+
+def assemble(
+    sentences: Sequence[str],
+    synth: Callable[[str], np.ndarray],
+    sample_rate: int,
+    progress: Progress | None = None,
+) -> Narration:
+    """Synthesise each sentence, trim it, join with short pauses, and time its words."""
+    pieces: list[np.ndarray] = []
+    words: list[WordTiming] = []
+    pause = np.zeros(int(SENTENCE_PAUSE_S * sample_rate), dtype=np.float32)
+    t = 0.0
+    for i, sentence in enumerate(sentences):
+        audio = trim_silence(np.asarray(synth(sentence), dtype=np.float32), sample_rate)
+        if audio.size == 0:
+            continue
+        if pieces:
+            pieces.append(pause)
+            t += len(pause) / sample_rate
+        duration = len(audio) / sample_rate
+        words.extend(word_timings(sentence, t, duration))
+        pieces.append(audio)
+        t += duration
+        if progress:
+            progress((i + 1) / len(sentences), f"speech {i + 1}/{len(sentences)}")
+    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    return Narration(audio, sample_rate, words)
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    channels = 1 if pcm.ndim == 1 else pcm.shape[1]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV -> float32 mono."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getsampwidth() != 2:
+                raise InvalidMediaError(str(path), f"{8 * w.getsampwidth()}-bit WAV; expected 16-bit PCM")
+            raw = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+            audio = raw.reshape(-1, w.getnchannels()).mean(axis=1).astype(np.float32) / 32768.0
+            return audio, w.getframerate()
+    except (wave.Error, EOFError) as e:
+        raise InvalidMediaError(str(path), f"not a readable WAV file ({e})") from None

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything `reels` needs on Debian/Ubuntu: system packages, a virtual environment, the project.
+# Reused by the Dockerfile and CI. Idempotent: a second run only checks.
+#   REELS_VENV      where the virtual environment goes (default: .venv in the repo)
+#   REELS_EXTRAS    pip extras to install (default: dev)
+#   REELS_TORCH     the torch requirement (default: torch==2.13.0, the CPU build where no GPU is present)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
+if [ "${REELS_WITH_REDIS:-0}" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then need_apt+=(redis-server); fi
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install: apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+VENV="${REELS_VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PIP="$VENV/bin/pip"
+"$PIP" install -q --upgrade pip >/dev/null
+
+# torch first and pinned: an unpinned torch drags in a multi-GB CUDA build on a CPU-only machine.
+if ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+  "$PIP" install -q "${REELS_TORCH:-torch==2.13.0}"
+fi
+"$PIP" install -q -e ".[${REELS_EXTRAS:-dev}]"
+echo "install: ready ($("$VENV/bin/python" --version), torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"
