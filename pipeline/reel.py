@@ -42,6 +42,8 @@ class ReelRequest:
     def __post_init__(self) -> None:
         if (self.voiceover is None) != (self.captions is None):
             raise InvalidInputError("--voiceover/--captions", "give both a voiceover audio file and its captions file")
+        if not 0.5 <= self.rate <= 2.0:
+            raise InvalidInputError("rate", f"{self.rate} is outside 0.5–2.0")
         for name in ("background", "music", "voiceover", "captions"):
             value = getattr(self, name)
             if value is not None and not Path(value).exists():
@@ -87,6 +89,8 @@ def prepare(
         progress("script", 1.0, "using the voiceover's captions")
         progress("speech", 1.0, "using the voiceover")
     else:
+        if req.voice is not None and req.voice not in {v.id for v in engine.voices()}:
+            raise InvalidInputError("voice", f"unknown {engine.name} voice {req.voice!r} (see `reels voices`)")
         progress("script", 0.0, "writing the script")
         script = writer.write(Brief(req.topic, req.audience, req.tone, req.target_seconds))
         check_script_length(script, req.preset, WORDS_PER_MINUTE * req.rate)
@@ -138,7 +142,12 @@ def make_reel(
         "fps": plan.output.fps,
         "duration": round(plan.frame_count / plan.output.fps, 3),
         "script": script.to_dict(),
-        "captions": {"srt": srt.name, "vtt": vtt.name, "pages": len(pages)},
+        "captions": {
+            "srt": srt.name,
+            "vtt": vtt.name,
+            "pages": len(pages),
+            "words": [{"word": w.word, "start": w.start, "end": w.end} for p in pages for w in p.words],
+        },
         **extras,
     }
     write_text_atomic(meta, json.dumps(metadata, indent=2, default=_json_default))

@@ -187,13 +187,16 @@ def render(
 
         return report
 
+    # Audio first: it is cheap, and a missing or corrupt track fails before minutes of video work.
+    if progress:
+        progress(0.0, "mixing audio")
+    audio = mix_audio(plan)
     with tempfile.TemporaryDirectory(prefix="reels-render-", dir=work_dir) as tmp:
         segs = [
             encode_segment(plan, a, b, Path(tmp) / f"seg{a:08d}.mp4", device, seg_progress(a, b)) for a, b in ranges
         ]
         if progress:
-            progress(0.96, "mixing audio")
-        audio = mix_audio(plan)
+            progress(0.96, "joining")
         with atomic_path(out) as tmp_out:
             join(plan, segs, audio, tmp_out)
     if progress:
