@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -10,9 +11,9 @@ import pytest
 
 from pipeline.captions import WordTiming
 from pipeline.errors import InvalidInputError, InvalidMediaError, ScriptTooLongError
+from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
-from pipeline.plan import RenderPlan
 from tests.media import make_clip
 
 WORDS = [WordTiming(w, i * 0.4, i * 0.4 + 0.35) for i, w in enumerate("one two three four five six".split())]
@@ -41,7 +42,7 @@ def test_folder_footage_is_laid_in_order_with_crossfades(footage_folder: Path) -
     layers = plan.layers
     assert [Path(lay.path or "").name for lay in layers[:3]] == ["a.mp4", "b.mp4", "a.mp4"]
     assert layers[0].start == 0 and layers[-1].end == pytest.approx(plan.duration)
-    for prev, nxt in zip(layers, layers[1:], strict=False):
+    for prev, nxt in itertools.pairwise(layers):
         assert nxt.fade_in > 0 and nxt.start == pytest.approx(prev.end - nxt.fade_in)
 
 

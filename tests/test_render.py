@@ -11,9 +11,9 @@ import pytest
 
 from pipeline.captions import WordTiming
 from pipeline.errors import InvalidMediaError
+from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
-from pipeline.plan import RenderPlan
 from pipeline.render import render, split_frames
 from tests.media import ffprobe, frames_rgb, make_tone, moov_before_mdat, stream
 
@@ -95,7 +95,7 @@ def test_corrupt_footage_in_a_plan_names_the_file_and_leaves_no_output(
 
 def test_missing_narration_leaves_no_half_written_file(footage_plan: RenderPlan, tmp_path: Path) -> None:
     bad = dataclasses.replace(footage_plan, audio=(dataclasses.replace(footage_plan.audio[0], path="/nope.wav"),))
-    with pytest.raises(InvalidMediaError, match="/nope.wav"):
+    with pytest.raises(InvalidMediaError, match=r"/nope\.wav"):
         render(bad, tmp_path / "x.mp4")
     assert list(tmp_path.iterdir()) == []
 
