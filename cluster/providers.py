@@ -19,7 +19,10 @@ def openai_client(settings: Settings) -> Any:
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     return openai.OpenAI(
-        base_url=settings.openai_base_url, api_key=key, timeout=settings.openai_timeout_s, max_retries=1
+        base_url=settings.openai_base_url,
+        api_key=key,
+        timeout=settings.openai_timeout_s,
+        max_retries=settings.openai_max_retries,
     )
 
 

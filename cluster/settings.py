@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     tts_model: str = "gpt-4o-mini-tts"
     openai_timeout_s: float = Field(60.0, gt=0)
+    openai_max_retries: int = Field(1, ge=0, le=10)
 
     coqui_model_path: Path | None = None
     coqui_config_path: Path | None = None
