@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from pipeline.backgrounds import FootageSource, ProceduralSource
 from pipeline.caption_layer import CaptionLayer
 from pipeline.effects import Effect, make_effect
-from pipeline.effects.compose import alpha_over, blur_fill, crop_fill, crossfade, fit_size
+from pipeline.effects.compose import alpha_over, blur_fill, crop_fill, crossfade, fit_size, mix_channels
 from pipeline.plan import RenderPlan, VideoLayer
 
 Source = FootageSource | ProceduralSource
@@ -44,17 +45,23 @@ class Compositor:
     def _layer_frames(self, i: int, layer: VideoLayer, times: np.ndarray) -> Tensor:
         src = self._source(i, layer)
         x = src.frames(times - layer.start + layer.source_in, self.device)
-        if x.shape[-2:] != (self.H, self.W):
-            x = blur_fill(x, self.H, self.W) if layer.fit == "blur_fill" else crop_fill(x, self.H, self.W)
         t = torch.as_tensor((times - layer.start) / max(1e-6, layer.end - layer.start), dtype=torch.float32)
+        t = t.clamp(0, 1)
+        fitted = x.shape[-2:] == (self.H, self.W)
         for fx in self._effects[i]:
-            x = fx.apply(x, t.clamp(0, 1))
+            if fitted or not fx.on_output:
+                x = fx.apply(x, t)
+        if not fitted:
+            x = blur_fill(x, self.H, self.W) if layer.fit == "blur_fill" else crop_fill(x, self.H, self.W)
+            for fx in self._effects[i]:
+                if fx.on_output:
+                    x = fx.apply(x, t)
         return x
 
     def render(self, frame_indices: np.ndarray) -> Tensor:
         """(N, 3, H, W) float frames in [0, 1] for the given output frame numbers."""
         times = frame_indices.astype(np.float64) / self.fps
-        out = torch.zeros(len(times), 3, self.H, self.W, device=self.device)
+        out: Tensor | None = None
         last = len(self.plan.layers) - 1
         for i, layer in enumerate(self.plan.layers):
             # The last layer holds to the end so rounding never leaves a black frame.
@@ -63,15 +70,21 @@ class Compositor:
                 continue
             idx = np.flatnonzero(active)
             frames = self._layer_frames(i, layer, times[idx])
+            if out is None and len(idx) == len(times) and layer.fade_in <= 0:
+                out = frames  # the common case: one layer fills the batch, no copy
+                continue
+            if out is None:
+                out = torch.zeros(len(times), 3, self.H, self.W, device=self.device)
             if layer.fade_in > 0:
                 alpha = torch.as_tensor(np.clip((times[idx] - layer.start) / layer.fade_in, 0, 1), dtype=torch.float32)
                 frames = crossfade(out[idx], frames, alpha)
             out[torch.as_tensor(idx, device=self.device)] = frames
+        assert out is not None, "plan.validate() guarantees a layer covers every frame"
         for k, t in enumerate(times):
             state = self.captions.state_at(float(t))
             if state is not None:
                 s = self.captions.sprite(*state)
-                out[k] = alpha_over(out[k : k + 1], s.rgb, s.alpha, s.top, s.left)[0]
+                alpha_over(out[k : k + 1], s.rgb, s.alpha, s.top, s.left, inplace=True)
         return out
 
     def batches(self, start: int, end: int) -> Iterator[tuple[int, Tensor]]:
@@ -83,19 +96,19 @@ class Compositor:
 _YUV709 = torch.tensor(
     [[0.2126, 0.7152, 0.0722], [-0.1146, -0.3854, 0.5], [0.5, -0.4542, -0.0458]], dtype=torch.float32
 )
+# Limited range: Y in 16..235, U/V in 16..240; +0.5 so the uint8 cast rounds.
+_SCALE = torch.tensor([219.0, 224.0, 224.0]).view(3, 1)
+_OFFSET = torch.tensor([16.5, 128.5, 128.5])
 
 
 def to_yuv420(frames: Tensor) -> np.ndarray:
     """(N, 3, H, W) RGB in [0, 1] -> (N, H*3/2, W) uint8 yuv420p planes, BT.709 limited range."""
     n, _, h, w = frames.shape
-    m = _YUV709.to(frames.device)
-    y = torch.einsum("c,nchw->nhw", m[0], frames) * 219.0 + 16.5
-    small = torch.nn.functional.avg_pool2d(frames, 2)
-    u = torch.einsum("c,nchw->nhw", m[1], small) * 224.0 + 128.5
-    v = torch.einsum("c,nchw->nhw", m[2], small) * 224.0 + 128.5
+    weights, bias = _YUV709 * _SCALE, _OFFSET
+    y = mix_channels(frames, weights[:1], bias[:1])
+    uv = mix_channels(F.avg_pool2d(frames, 2), weights[1:], bias[1:])
     out = torch.empty(n, h * 3 // 2, w, dtype=torch.uint8, device=frames.device)
-    out[:, :h] = y.clamp_(0, 255).to(torch.uint8)
+    out[:, :h] = y[:, 0].clamp_(0, 255)
     # U plane then V plane, each (h/2, w/2), packed row-major under the Y plane.
-    uv = torch.cat([u.reshape(n, -1), v.reshape(n, -1)], dim=1).clamp_(0, 255).to(torch.uint8)
-    out[:, h:] = uv.view(n, h // 2, w)
+    out[:, h:] = uv.clamp_(0, 255).reshape(n, h // 2, w)
     return out.cpu().numpy()

@@ -6,7 +6,7 @@ layer (0 at the start, 1 at the end). Effects never modify their input.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from torch import Tensor
 
@@ -17,6 +17,8 @@ from pipeline.errors import InvalidInputError
 
 
 class Effect(Protocol):
+    on_output: ClassVar[bool]  # False: applied to the source before it is fitted to the frame (fewer pixels)
+
     def apply(self, frames: Tensor, t: Tensor) -> Tensor: ...
 
 

@@ -7,24 +7,39 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def mix_channels(frames: Tensor, m: Tensor, b: Tensor) -> Tensor:
+    """out[:, c] = b[c] + sum_k m[c, k] * frames[:, k] (a per-pixel affine colour map).
+
+    Written as scaled adds: on CPU this is several times faster than a 1x1 conv2d or a matmul over 3 channels.
+    """
+    rows, cols = m.shape
+    out = torch.empty(frames.shape[0], rows, *frames.shape[2:], device=frames.device, dtype=frames.dtype)
+    for c in range(rows):
+        o = out[:, c]
+        torch.mul(frames[:, 0], float(m[c, 0]), out=o)
+        for k in range(1, cols):
+            o.add_(frames[:, k], alpha=float(m[c, k]))
+        o.add_(float(b[c]))
+    return out
+
+
 def _resize(frames: Tensor, h: int, w: int) -> Tensor:
     if frames.shape[-2:] == (h, w):
         return frames
-    return F.interpolate(frames, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+    # Antialiasing only matters when shrinking, and its kernel is several times slower when enlarging.
+    shrink = h < frames.shape[-2] or w < frames.shape[-1]
+    return F.interpolate(frames, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink)
 
 
 def box_blur(frames: Tensor, radius: int) -> Tensor:
-    """Separable box blur with edge replication; three passes approximate a Gaussian."""
+    """Box blur with edge replication, three passes (close to a Gaussian); avg_pool2d is the fast kernel."""
     if radius <= 0:
         return frames
-    c = frames.shape[1]
     k = 2 * radius + 1
-    kx = torch.full((c, 1, 1, k), 1.0 / k, device=frames.device, dtype=frames.dtype)
-    ky = kx.view(c, 1, k, 1)
     x = frames
-    for _ in range(3):
-        x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kx, groups=c)
-        x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), ky, groups=c)
+    for _ in range(3):  # separable: a row pass then a column pass
+        x = F.avg_pool2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), (1, k), stride=1)
+        x = F.avg_pool2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), (k, 1), stride=1)
     return x
 
 
@@ -53,9 +68,8 @@ def blur_fill(frames: Tensor, h: int, w: int, blur_radius: int = 6, dim: float =
     back = _resize(box_blur(back, blur_radius) * dim, h, w)
     fore = _resize(frames, fh, fw)
     top, left = (h - fh) // 2, (w - fw) // 2
-    out = back.clone()
-    out[..., top : top + fh, left : left + fw] = fore
-    return out
+    back[..., top : top + fh, left : left + fw] = fore  # `back` is a fresh tensor: safe to write into
+    return back
 
 
 def crossfade(a: Tensor, b: Tensor, alpha: Tensor) -> Tensor:
@@ -64,8 +78,11 @@ def crossfade(a: Tensor, b: Tensor, alpha: Tensor) -> Tensor:
     return a + (b - a) * al
 
 
-def alpha_over(frames: Tensor, rgb: Tensor, alpha: Tensor, top: int, left: int) -> Tensor:
-    """Composite a premultiplied (3, h, w) layer with (1, h, w) alpha at (top, left), clipped to the frame."""
+def alpha_over(frames: Tensor, rgb: Tensor, alpha: Tensor, top: int, left: int, inplace: bool = False) -> Tensor:
+    """Composite a premultiplied (3, h, w) layer with (1, h, w) alpha at (top, left), clipped to the frame.
+
+    `inplace=True` writes into `frames` (the renderer owns its buffers); otherwise the input is untouched.
+    """
     H, W = frames.shape[-2:]
     h, w = rgb.shape[-2:]
     y0, x0, y1, x1 = max(0, top), max(0, left), min(H, top + h), min(W, left + w)
@@ -74,7 +91,7 @@ def alpha_over(frames: Tensor, rgb: Tensor, alpha: Tensor, top: int, left: int) 
     ly, lx = y0 - top, x0 - left
     fg = rgb[:, ly : ly + (y1 - y0), lx : lx + (x1 - x0)]
     a = alpha[:, ly : ly + (y1 - y0), lx : lx + (x1 - x0)]
-    out = frames.clone()
+    out = frames if inplace else frames.clone()
     region = out[..., y0:y1, x0:x1]
-    out[..., y0:y1, x0:x1] = fg + region * (1.0 - a)
+    region.mul_(1.0 - a).add_(fg)
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -16,18 +17,20 @@ class KenBurns:
     pan_x: float = 0.0  # -1..1: how far the centre travels toward the right edge by the end
     pan_y: float = 0.0
 
+    # Applied to the fitted output frame (True) or to the source before fitting (False, cheaper).
+    on_output: ClassVar[bool] = False
+
     def apply(self, frames: Tensor, t: Tensor) -> Tensor:
-        n = frames.shape[0]
+        n, _, h, w = frames.shape
         tt = t.to(frames.device, torch.float32).reshape(n)
-        zoom = self.zoom_start + (self.zoom_end - self.zoom_start) * tt
-        scale = 1.0 / zoom
+        scale = 1.0 / (self.zoom_start + (self.zoom_end - self.zoom_start) * tt)
         # Keep the window inside the frame: the centre may move at most (1 - scale).
         cx = self.pan_x * tt * (1.0 - scale)
         cy = self.pan_y * tt * (1.0 - scale)
-        theta = torch.zeros(n, 2, 3, device=frames.device, dtype=torch.float32)
-        theta[:, 0, 0] = scale
-        theta[:, 1, 1] = scale
-        theta[:, 0, 2] = cx
-        theta[:, 1, 2] = cy
-        grid = F.affine_grid(theta, list(frames.shape), align_corners=False)
+        # Scale + translate is separable: build the sampling grid from two vectors instead of affine_grid.
+        xs = (torch.arange(w, device=frames.device, dtype=torch.float32) * 2 + 1) / w - 1
+        ys = (torch.arange(h, device=frames.device, dtype=torch.float32) * 2 + 1) / h - 1
+        gx = (xs.view(1, 1, w) * scale.view(n, 1, 1) + cx.view(n, 1, 1)).expand(n, h, w)
+        gy = (ys.view(1, h, 1) * scale.view(n, 1, 1) + cy.view(n, 1, 1)).expand(n, h, w)
+        grid = torch.stack((gx, gy), dim=-1)
         return F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=False)

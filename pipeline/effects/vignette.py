@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 
+@lru_cache(maxsize=8)
 def vignette_mask(h: int, w: int, strength: float, radius: float, device: torch.device) -> Tensor:
     ys = torch.linspace(-1.0, 1.0, h, device=device).view(h, 1)
     xs = torch.linspace(-1.0, 1.0, w, device=device).view(1, w)
@@ -20,6 +23,9 @@ def vignette_mask(h: int, w: int, strength: float, radius: float, device: torch.
 class Vignette:
     strength: float = 0.35
     radius: float = 0.55
+
+    # Applied to the fitted output frame (True) or to the source before fitting (False, cheaper).
+    on_output: ClassVar[bool] = True
 
     def apply(self, frames: Tensor, t: Tensor) -> Tensor:
         h, w = frames.shape[-2:]
