@@ -13,7 +13,7 @@ import numpy as np
 from pipeline.audio import load_audio
 from pipeline.captions import WordTiming, load_captions, to_srt, to_vtt
 from pipeline.content import analyze, hook_variations, platform_copy
-from pipeline.errors import InvalidInputError, InvalidMediaError
+from pipeline.errors import InvalidInputError, InvalidMediaError, ProviderError
 from pipeline.files import write_text_atomic
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan, check_script_length
@@ -131,7 +131,7 @@ def make_reel(
             name: platform_copy(script, req.topic, p).__dict__ for name, p in PRESETS.items() if name != "4k"
         },
         "quality": analyze(script, req.preset).to_dict(),
-        "hook_variations": hook_variations(req.topic),
+        "hook_variations": _variations(writer, req.topic),
     }
     metadata = {
         "topic": req.topic,
@@ -153,6 +153,17 @@ def make_reel(
     write_text_atomic(meta, json.dumps(metadata, indent=2, default=_json_default))
     progress("export", 1.0, "done")
     return ReelResult(out, srt, vtt, meta, plan, script, plan.frame_count / plan.output.fps, extras)
+
+
+def _variations(writer: ScriptWriter, topic: str) -> list[str]:
+    """A/B hooks from the writer when it can make them (the LLM), offline heuristics otherwise."""
+    make = getattr(writer, "hook_variations", None)
+    if callable(make):
+        try:
+            return list(make(topic, 3))
+        except ProviderError:
+            pass  # the video is already made; extras fall back to the offline heuristics, not fail the reel
+    return hook_variations(topic)
 
 
 def _json_default(o: object) -> object:

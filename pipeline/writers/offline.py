@@ -8,13 +8,21 @@ import random
 from pipeline.content import hashtags_for, subject_phrase
 from pipeline.script import Brief, Script
 
-_HOOKS = (
-    "Ever wondered {q}? Stay for thirty seconds and you will never see it the same way.",
+_WH = ("how", "why", "what", "when", "where", "who")
+
+# {q}: the topic as an embedded question ("how black holes form"); {t}: as a subject ("black holes form").
+_QUESTION_HOOKS = (
+    "Ever wondered {q}? Give me thirty seconds and you will never see it the same way.",
+    "Here is {q}, explained faster than you can make coffee.",
+    "Stop scrolling: this is the simplest way to understand {q}.",
+    "Most {aud} have never heard the real story of {q}.",
+)
+_TOPIC_HOOKS = (
     "Most {aud} get {t} completely wrong. Here is what actually happens.",
     "{T}, explained faster than you can make coffee.",
-    "Stop scrolling: this is the simplest way to understand {t}.",
     "Here is the thing nobody tells you about {t}.",
     "Three facts about {t} that sound made up but are not.",
+    "Stop scrolling: this is the simplest way to understand {t}.",
 )
 _OPENERS = (
     "It starts with one simple idea.",
@@ -23,7 +31,7 @@ _OPENERS = (
     "Begin with the basics.",
 )
 _BEATS = (
-    "At its core, {t} is about cause and effect that builds over time.",
+    "At its core, it is about cause and effect that builds over time.",
     "The first step is small, almost invisible, and easy to overlook.",
     "Then something tips the balance, and the process speeds up on its own.",
     "That is the moment where most explanations stop, but the best part comes next.",
@@ -43,7 +51,7 @@ _TONE_LINES = {
     "serious": "The implications are bigger than they first appear.",
 }
 _CTAS = (
-    "Follow for more {t} in under a minute.",
+    "Follow for more explainers like this in under a minute.",
     "Save this for later and share it with someone who would love it.",
     "Comment what you want explained next.",
     "Follow, because part two goes even deeper.",
@@ -57,22 +65,21 @@ class OfflineWriter:
         seed = int.from_bytes(hashlib.sha256(repr(brief).encode()).digest()[:8], "big")
         rng = random.Random(seed)
         t = subject_phrase(brief.topic)
-        fill = {
-            "t": t,
-            "T": t[:1].upper() + t[1:],
-            "q": t if t.split()[0] in {"how", "why", "what", "when", "where"} else f"about {t}",
-            "aud": brief.audience,
-        }
-        hook = rng.choice(_HOOKS).format(**fill)
-        # About 2.6 words a second; each beat is about 11 words.
-        n_beats = max(2, min(len(_BEATS), round((brief.target_seconds * 2.6 - 30) / 11)))
-        beats = [rng.choice(_OPENERS)] + [b.format(**fill) for b in rng.sample(_BEATS, n_beats)]
+        question = t.split()[0] in _WH
+        subject = " ".join(t.split()[1:]) if question and len(t.split()) > 1 else t
+        fill = {"q": t, "t": subject, "T": subject[:1].upper() + subject[1:], "aud": brief.audience}
+        hook = rng.choice(_QUESTION_HOOKS if question else _TOPIC_HOOKS).format(**fill)
+        # About 2.6 words a second; each beat is about 12 words; hook and call to action take ~25.
+        n_beats = max(2, min(len(_BEATS), round((brief.target_seconds * 2.6 - 25) / 12)))
+        beats = [rng.choice(_OPENERS), *(b.format(**fill) for b in rng.sample(_BEATS, n_beats))]
         tone_line = _TONE_LINES.get(brief.tone.lower())
         if tone_line:
             beats.insert(len(beats) // 2 + 1, tone_line)
-        cta = rng.choice(_CTAS).format(**fill)
-        title = fill["T"] if len(t) < 60 else fill["T"][:57] + "..."
-        description = f"{fill['T']}: a quick explainer for {brief.audience}."
+        cta = rng.choice(_CTAS)
+        title = brief.topic.strip().rstrip("?.!")
+        title = title[:1].upper() + title[1:]
+        title = title if len(title) <= 60 else title[:57] + "..."
+        description = f"{title}: a quick explainer for {brief.audience}."
         body = " ".join([hook, *beats, cta])
         return Script(
             title=title,
