@@ -254,6 +254,8 @@ def test_cli_make_uses_the_llm_script_and_openai_speech(
 
     short = {**GOOD, "hook": "Black holes eat light.", "beats": ["Gravity wins."], "call_to_action": "Follow."}
     stub.reply_json(short)  # seven words, so the render stays near three seconds of video
+    hooks = ["Light cannot escape.", "What eats light?", "Gravity always wins."]
+    stub.reply_json({"hooks": hooks})  # the A/B hooks for the metadata come from the model too
     assert main(make_args(cli_env / "x.mp4")) == 0
 
     result = json.loads(capsys.readouterr().out)
@@ -262,7 +264,8 @@ def test_cli_make_uses_the_llm_script_and_openai_speech(
     assert metadata["script"]["title"] == GOOD["title"]
     assert metadata["script"]["hook"] == "Black holes eat light."
     assert (cli_env / "x.mp4").stat().st_size > 0
-    assert len(chat_requests(stub)) == 1
+    assert metadata["hook_variations"] == hooks
+    assert len(chat_requests(stub)) == 2
     assert len(stub.requests_to("/v1/audio/speech")) == 3  # one per sentence: hook, beat, call to action
     assert result["duration"] == pytest.approx(metadata["duration"])
 
