@@ -4,6 +4,7 @@
 #   REELS_VENV      where the virtual environment goes (default: .venv in the repo)
 #   REELS_EXTRAS    pip extras to install (default: dev)
 #   REELS_TORCH     the torch requirement (default: torch==2.13.0, the CPU build where no GPU is present)
+#   REELS_SYSTEM_SITE=1  let the venv see the system's packages (Docker images that ship Ray and torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 VENV="${REELS_VENV:-.venv}"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  if [ "${REELS_SYSTEM_SITE:-0}" = 1 ]; then python3 -m venv --system-site-packages "$VENV"; else python3 -m venv "$VENV"; fi
+fi
 PIP="$VENV/bin/pip"
 "$PIP" install -q --upgrade pip >/dev/null
 
