@@ -49,5 +49,5 @@ def make_engine(settings: Settings, name: str | None = None) -> SpeechEngine:
             raise InvalidInputError("REELS_COQUI_MODEL_PATH", "set REELS_COQUI_MODEL_PATH and REELS_COQUI_CONFIG_PATH")
         from pipeline.speech.coqui import CoquiEngine
 
-        return CoquiEngine(str(settings.coqui_model_path), str(settings.coqui_config_path))
+        return CoquiEngine(str(settings.coqui_model_path), str(settings.coqui_config_path), settings.device)
     raise InvalidInputError("--engine", f"unknown speech engine {engine!r} (choose from espeak, coqui, openai)")

@@ -8,3 +8,7 @@ VENV="${REELS_VENV:-.venv}"
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
 "$VENV/bin/python" -m pytest -q "$@"
+# Neural TTS lives in its own environment (torchaudio cannot load beside the main torch); REELS_SKIP_TTS=1 skips it.
+if [ "${REELS_SKIP_TTS:-0}" != 1 ]; then
+  bash scripts/test-tts.sh
+fi
