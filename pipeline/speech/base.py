@@ -63,10 +63,16 @@ def _weight(word: str) -> float:
     return syll + 0.35 + (0.6 if word[-1:] in ",;:" else 0.0)
 
 
-def word_timings(sentence: str, start: float, duration: float) -> list[WordTiming]:
-    """Times of the words in one synthesised sentence: its real duration shared by spoken weight."""
+def word_timings(
+    sentence: str, start: float, duration: float, weights: Sequence[float] | None = None
+) -> list[WordTiming]:
+    """Times of the words in one synthesised sentence: its real duration shared by spoken weight.
+
+    `weights` are the words' relative spoken lengths (e.g. measured by the engine); vowel groups otherwise.
+    """
     words = sentence.split()
-    weights = [_weight(w) for w in words]
+    if weights is None or len(weights) != len(words):
+        weights = [_weight(w) for w in words]
     total = sum(weights) or 1.0
     out, t = [], start
     for w, wt in zip(words, weights, strict=True):
@@ -76,11 +82,41 @@ def word_timings(sentence: str, start: float, duration: float) -> list[WordTimin
     return out
 
 
+def pauses(audio: np.ndarray, sample_rate: int, min_s: float = 0.05) -> list[tuple[float, float]]:
+    """Silent spans (start, end) in seconds longer than `min_s`: a 20 ms envelope under 2 % of the peak."""
+    if audio.size == 0:
+        return []
+    win = max(1, int(0.02 * sample_rate))
+    env = np.convolve(np.abs(audio), np.ones(win) / win, mode="same")
+    quiet = np.concatenate([[False], env < 0.02 * float(env.max() or 1.0), [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    spans = zip(edges[::2], edges[1::2], strict=True)
+    return [(float(a / sample_rate), float(b / sample_rate)) for a, b in spans if (b - a) / sample_rate >= min_s]
+
+
+def snap_to_pauses(words: list[WordTiming], spans: list[tuple[float, float]], reach: float = 0.2) -> list[WordTiming]:
+    """Move each boundary between two words onto a pause heard near it, so highlights start with the voice."""
+    out = list(words)
+    free = list(spans)
+    for i in range(len(out) - 1):
+        boundary = out[i].end
+        near = [p for p in free if abs((p[0] + p[1]) / 2 - boundary) <= reach]
+        if not near:
+            continue
+        a, b = min(near, key=lambda p: abs((p[0] + p[1]) / 2 - boundary))
+        free.remove((a, b))
+        if out[i].start < a and b < out[i + 1].end:
+            out[i] = WordTiming(out[i].word, out[i].start, round(a, 3))
+            out[i + 1] = WordTiming(out[i + 1].word, round(b, 3), out[i + 1].end)
+    return out
+
+
 def assemble(
     sentences: Sequence[str],
     synth: Callable[[str], np.ndarray],
     sample_rate: int,
     progress: Progress | None = None,
+    weigh: Callable[[str], Sequence[float]] | None = None,
 ) -> Narration:
     """Synthesise each sentence, trim it, join with short pauses, and time its words."""
     pieces: list[np.ndarray] = []
@@ -95,7 +131,9 @@ def assemble(
             pieces.append(pause)
             t += len(pause) / sample_rate
         duration = len(audio) / sample_rate
-        words.extend(word_timings(sentence, t, duration))
+        timed = word_timings(sentence, 0.0, duration, weigh(sentence) if weigh else None)
+        timed = snap_to_pauses(timed, pauses(audio, sample_rate))
+        words.extend(WordTiming(w.word, round(w.start + t, 3), round(w.end + t, 3)) for w in timed)
         pieces.append(audio)
         t += duration
         if progress:

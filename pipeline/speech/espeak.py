@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import InvalidInputError, MissingToolError
-from pipeline.speech.base import Narration, Progress, Voice, assemble, read_wav
+from pipeline.speech.base import Narration, Progress, Voice, assemble, read_wav, trim_silence
 
 BASE_WPM = 170
 INSTALL_HINT = "install it with: sudo apt-get install espeak-ng (or run scripts/install.sh)"
@@ -46,8 +46,20 @@ class EspeakEngine:
                 subprocess.run(cmd, check=True, capture_output=True, timeout=60)
                 return read_wav(out)[0]
 
-            first_sr = self._probe_rate(exe, v, Path(tmp))
-            return assemble(sentences, synth, first_sr, progress)
+            lengths: dict[str, float] = {}
+
+            def weigh(sentence: str) -> list[float]:
+                """Each word's length when spoken alone (espeak is fast: ~5 ms a word), plus comma pauses."""
+                out = []
+                for word in sentence.split():
+                    key = word.strip(".,;:!?\"'()").lower() or word
+                    if key not in lengths:
+                        lengths[key] = len(trim_silence(synth(key), sample_rate)) / sample_rate
+                    out.append(lengths[key] + (0.15 if word[-1:] in ",;:" else 0.0))
+                return out
+
+            sample_rate = self._probe_rate(exe, v, Path(tmp))
+            return assemble(sentences, synth, sample_rate, progress, weigh)
 
     def _probe_rate(self, exe: str, voice: str, tmp: Path) -> int:
         out = tmp / "probe.wav"
