@@ -39,3 +39,21 @@ def empty_file(media_dir: Path) -> Path:
 
 
 requires_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.services import RedisServer, free_port
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:  # type: ignore[no-untyped-def]
+    """A clean database for each test."""
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushall()
+    return str(redis_server.url)

@@ -1,0 +1,221 @@
+"""Durable job records in Redis: per-queue priority order, running sets, retries due later, a dead-letter queue.
+
+Every state change is one Lua script, so a crash between two writes cannot lose or duplicate a job, and only the
+attempt holding the job's current token may report progress or finish it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from actors.jobs import Job, State
+
+# Higher priority first, FIFO within a priority: score = (10 - priority) * 1e12 + sequence number.
+_SCORE = "(10 - tonumber(redis.call('HGET', jk, 'priority'))) * 1e12 + tonumber(redis.call('HGET', jk, 'seq'))"
+
+_CLAIM = """
+local p = ARGV[1]
+local popped = redis.call('ZPOPMIN', p .. 'pending:' .. ARGV[4])
+if #popped == 0 then return false end
+local id = popped[1]
+local jk = p .. 'job:' .. id
+redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
+redis.call('HSET', jk, 'state', 'STARTED', 'token', ARGV[2], 'started', ARGV[3], 'status', 'started', 'error', '')
+redis.call('HINCRBY', jk, 'attempts', 1)
+redis.call('SADD', p .. 'state:STARTED', id)
+redis.call('SADD', p .. 'running:' .. ARGV[4], id)
+return id
+"""
+
+_PROGRESS = """
+local jk = KEYS[1]
+if redis.call('HGET', jk, 'token') ~= ARGV[1] then return false end
+local state = redis.call('HGET', jk, 'state')
+if state ~= 'STARTED' and state ~= 'PROGRESS' then return false end
+if state == 'STARTED' then
+  redis.call('SMOVE', ARGV[5] .. 'state:STARTED', ARGV[5] .. 'state:PROGRESS', redis.call('HGET', jk, 'id'))
+end
+redis.call('HSET', jk, 'state', 'PROGRESS', 'progress', ARGV[2], 'status', ARGV[3], 'stage', ARGV[4])
+return redis.call('HGET', jk, 'owner')
+"""
+
+# ARGV: prefix, token, new state, finished time, fields JSON, stats field, dlq (1/0), requeue due time or ''
+_FINISH = """
+local p = ARGV[1]
+local jk = KEYS[1]
+if redis.call('HGET', jk, 'token') ~= ARGV[2] then return false end
+local id = redis.call('HGET', jk, 'id')
+local q = redis.call('HGET', jk, 'queue')
+local old = redis.call('HGET', jk, 'state')
+redis.call('SREM', p .. 'state:' .. old, id)
+redis.call('SREM', p .. 'running:' .. q, id)
+redis.call('SADD', p .. 'state:' .. ARGV[3], id)
+redis.call('HSET', jk, 'state', ARGV[3], 'token', '')
+local fields = cjson.decode(ARGV[5])
+for k, v in pairs(fields) do redis.call('HSET', jk, k, v) end
+if ARGV[3] ~= 'RETRY' then
+  redis.call('HSET', jk, 'finished', ARGV[4])
+  local started = tonumber(redis.call('HGET', jk, 'started')) or tonumber(ARGV[4])
+  redis.call('HSET', jk, 'execution_time', tonumber(ARGV[4]) - started)
+end
+if ARGV[6] ~= '' then redis.call('HINCRBY', p .. 'stats:' .. q, ARGV[6], 1) end
+if ARGV[7] == '1' then redis.call('RPUSH', p .. 'dlq', id) end
+if ARGV[8] ~= '' then redis.call('ZADD', p .. 'delayed', tonumber(ARGV[8]), id) end
+return id
+"""
+
+_RELEASE = f"""
+local p = ARGV[1]
+local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', ARGV[2], 'LIMIT', 0, 500)
+for _, id in ipairs(due) do
+  local jk = p .. 'job:' .. id
+  redis.call('ZREM', p .. 'delayed', id)
+  redis.call('SMOVE', p .. 'state:RETRY', p .. 'state:PENDING', id)
+  redis.call('HSET', jk, 'state', 'PENDING', 'status', 'queued for retry')
+  redis.call('ZADD', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), {_SCORE}, id)
+end
+return #due
+"""
+
+_REQUEUE_RUNNING = f"""
+local p = ARGV[1]
+local ids = redis.call('SMEMBERS', p .. 'running:' .. ARGV[2])
+for _, id in ipairs(ids) do
+  local jk = p .. 'job:' .. id
+  redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
+  redis.call('SADD', p .. 'state:PENDING', id)
+  redis.call('HSET', jk, 'state', 'PENDING', 'token', '', 'status', 'requeued after a dispatcher restart')
+  redis.call('ZADD', p .. 'pending:' .. ARGV[2], {_SCORE}, id)
+end
+redis.call('DEL', p .. 'running:' .. ARGV[2])
+return #ids
+"""
+
+_CANCEL = """
+local p = ARGV[1]
+local jk = KEYS[1]
+local state = redis.call('HGET', jk, 'state')
+if not state then return 'missing' end
+local id = redis.call('HGET', jk, 'id')
+if state == 'PENDING' or state == 'RETRY' then
+  redis.call('ZREM', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), id)
+  redis.call('ZREM', p .. 'delayed', id)
+  redis.call('SMOVE', p .. 'state:' .. state, p .. 'state:REVOKED', id)
+  redis.call('HSET', jk, 'state', 'REVOKED', 'status', 'cancelled', 'finished', ARGV[2], 'token', '')
+  return 'REVOKED'
+end
+if state == 'STARTED' or state == 'PROGRESS' then
+  redis.call('HSET', jk, 'cancel_requested', '1', 'status', 'cancelling')
+  return 'CANCELLING'
+end
+return state
+"""
+
+
+class JobStore:
+    def __init__(self, url: str, prefix: str = "reels:") -> None:
+        self.r: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        self.p = prefix
+        self._claim = self.r.register_script(_CLAIM)
+        self._progress = self.r.register_script(_PROGRESS)
+        self._finish = self.r.register_script(_FINISH)
+        self._release = self.r.register_script(_RELEASE)
+        self._requeue = self.r.register_script(_REQUEUE_RUNNING)
+        self._cancel = self.r.register_script(_CANCEL)
+
+    def key(self, job_id: str) -> str:
+        return f"{self.p}job:{job_id}"
+
+    def create(self, job: Job) -> Job:
+        seq = int(self.r.incr(f"{self.p}seq"))
+        data = job.to_redis() | {"seq": str(seq)}
+        score = (10 - job.priority) * 1e12 + seq
+        with self.r.pipeline(transaction=True) as tx:
+            tx.hset(self.key(job.id), mapping=data)
+            tx.sadd(f"{self.p}state:{job.state}", job.id)
+            tx.zadd(f"{self.p}owner:{job.owner}", {job.id: job.created})
+            tx.zadd(f"{self.p}pending:{job.queue}", {job.id: score})
+            tx.hincrby(f"{self.p}stats:{job.queue}", "submitted", 1)
+            tx.execute()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        raw = self.r.hgetall(self.key(job_id))
+        return Job.from_redis(raw) if raw else None  # type: ignore[arg-type]
+
+    def claim(self, queue: str, token: str) -> str | None:
+        """Take the highest-priority pending job of a queue and mark it STARTED under `token`."""
+        out = self._claim(args=[self.p, token, time.time(), queue])
+        return str(out) if out else None
+
+    def report(self, job_id: str, token: str, percent: float, status: str, stage: str) -> str | None:
+        """Progress from the attempt holding `token`; returns the owner (for the channel) or None if stale."""
+        owner = self._progress(keys=[self.key(job_id)], args=[token, f"{percent:.2f}", status, stage, self.p])
+        return str(owner) if owner else None
+
+    def finish(
+        self,
+        job_id: str,
+        token: str,
+        state: State,
+        fields: dict[str, Any] | None = None,
+        stat: str = "",
+        dead_letter: bool = False,
+        retry_at: float | None = None,
+    ) -> bool:
+        encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (fields or {}).items()}
+        done = self._finish(
+            keys=[self.key(job_id)],
+            args=[
+                self.p,
+                token,
+                state.value,
+                time.time(),
+                json.dumps(encoded),
+                stat,
+                "1" if dead_letter else "0",
+                "" if retry_at is None else repr(retry_at),
+            ],
+        )
+        return bool(done)
+
+    def release_due(self, now: float | None = None) -> int:
+        return int(self._release(args=[self.p, now if now is not None else time.time()]))
+
+    def requeue_running(self, queue: str) -> int:
+        return int(self._requeue(args=[self.p, queue]))
+
+    def cancel(self, job_id: str) -> str:
+        return str(self._cancel(keys=[self.key(job_id)], args=[self.p, time.time()]))
+
+    def running(self, queue: str) -> set[str]:
+        return set(self.r.smembers(f"{self.p}running:{queue}"))  # type: ignore[arg-type]
+
+    def pending_count(self, queue: str) -> int:
+        return int(self.r.zcard(f"{self.p}pending:{queue}"))  # type: ignore[arg-type]
+
+    def pending_ids(self, queue: str, limit: int = 100) -> list[str]:
+        return list(self.r.zrange(f"{self.p}pending:{queue}", 0, limit - 1))  # type: ignore[arg-type]
+
+    def stats(self, queue: str) -> dict[str, int]:
+        raw = self.r.hgetall(f"{self.p}stats:{queue}")
+        return {k: int(v) for k, v in raw.items()}  # type: ignore[union-attr]
+
+    def ids_in_state(self, state: State) -> set[str]:
+        return set(self.r.smembers(f"{self.p}state:{state}"))  # type: ignore[arg-type]
+
+    def owner_jobs(self, owner: str, offset: int = 0, limit: int = 50) -> list[str]:
+        return list(self.r.zrevrange(f"{self.p}owner:{owner}", offset, offset + limit - 1))  # type: ignore[arg-type]
+
+    def dlq(self, offset: int = 0, limit: int = 100) -> list[str]:
+        return list(self.r.lrange(f"{self.p}dlq", offset, offset + limit - 1))  # type: ignore[arg-type]
+
+    def publish(self, owner: str, event: dict[str, Any]) -> None:
+        self.r.publish(f"{self.p}progress:{owner}", json.dumps(event))
+
+    def channel(self, owner: str) -> str:
+        return f"{self.p}progress:{owner}"
