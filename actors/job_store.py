@@ -118,7 +118,8 @@ return state
 
 class JobStore:
     def __init__(self, url: str, prefix: str = "reels:") -> None:
-        self.r: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        # redis-py's return types are unions of sync and async results; decode_responses=True makes them str.
+        self.r: Any = redis.Redis.from_url(url, decode_responses=True)
         self.p = prefix
         self._claim = self.r.register_script(_CLAIM)
         self._progress = self.r.register_script(_PROGRESS)
@@ -145,7 +146,7 @@ class JobStore:
 
     def get(self, job_id: str) -> Job | None:
         raw = self.r.hgetall(self.key(job_id))
-        return Job.from_redis(raw) if raw else None  # type: ignore[arg-type]
+        return Job.from_redis(raw) if raw else None
 
     def claim(self, queue: str, token: str) -> str | None:
         """Take the highest-priority pending job of a queue and mark it STARTED under `token`."""
@@ -193,26 +194,26 @@ class JobStore:
         return str(self._cancel(keys=[self.key(job_id)], args=[self.p, time.time()]))
 
     def running(self, queue: str) -> set[str]:
-        return set(self.r.smembers(f"{self.p}running:{queue}"))  # type: ignore[arg-type]
+        return set(self.r.smembers(f"{self.p}running:{queue}"))
 
     def pending_count(self, queue: str) -> int:
-        return int(self.r.zcard(f"{self.p}pending:{queue}"))  # type: ignore[arg-type]
+        return int(self.r.zcard(f"{self.p}pending:{queue}"))
 
     def pending_ids(self, queue: str, limit: int = 100) -> list[str]:
-        return list(self.r.zrange(f"{self.p}pending:{queue}", 0, limit - 1))  # type: ignore[arg-type]
+        return list(self.r.zrange(f"{self.p}pending:{queue}", 0, limit - 1))
 
     def stats(self, queue: str) -> dict[str, int]:
         raw = self.r.hgetall(f"{self.p}stats:{queue}")
-        return {k: int(v) for k, v in raw.items()}  # type: ignore[union-attr]
+        return {k: int(v) for k, v in raw.items()}
 
     def ids_in_state(self, state: State) -> set[str]:
-        return set(self.r.smembers(f"{self.p}state:{state}"))  # type: ignore[arg-type]
+        return set(self.r.smembers(f"{self.p}state:{state}"))
 
     def owner_jobs(self, owner: str, offset: int = 0, limit: int = 50) -> list[str]:
-        return list(self.r.zrevrange(f"{self.p}owner:{owner}", offset, offset + limit - 1))  # type: ignore[arg-type]
+        return list(self.r.zrevrange(f"{self.p}owner:{owner}", offset, offset + limit - 1))
 
     def dlq(self, offset: int = 0, limit: int = 100) -> list[str]:
-        return list(self.r.lrange(f"{self.p}dlq", offset, offset + limit - 1))  # type: ignore[arg-type]
+        return list(self.r.lrange(f"{self.p}dlq", offset, offset + limit - 1))
 
     def publish(self, owner: str, event: dict[str, Any]) -> None:
         self.r.publish(f"{self.p}progress:{owner}", json.dumps(event))
