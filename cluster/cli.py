@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cluster.providers import make_engine, make_writer
 from cluster.settings import Settings
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError, ProviderError, ReelError
 from pipeline.plan import RenderPlan
 from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
+from pipeline.providers import make_engine, make_writer
 from pipeline.reel import ReelRequest, StageProgress, make_reel, prepare
 from pipeline.render import render
 
@@ -90,8 +90,8 @@ def _request(args: argparse.Namespace, settings: Settings) -> ReelRequest:
 def cmd_make(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     req = _request(args, settings)
     out = Path(args.output) if args.output else settings.output_dir / f"{slug(args.topic)}.mp4"
-    writer = make_writer(settings, args.script)
-    engine = make_engine(settings, args.engine)
+    writer = make_writer(settings.providers(), args.script)
+    engine = make_engine(settings.providers(), args.engine)
     with stage_bars(not args.json) as progress:
         result = make_reel(
             req,
@@ -127,9 +127,9 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     assets = out.with_name(out.name.removesuffix(".json").removesuffix(".plan") + ".assets")
     assets.mkdir(exist_ok=True)
     with stage_bars(not args.json) as progress:
-        script, plan = prepare(
-            req, make_writer(settings, args.script), make_engine(settings, args.engine), assets, progress
-        )
+        providers = settings.providers()
+        writer, engine = make_writer(providers, args.script), make_engine(providers, args.engine)
+        script, plan = prepare(req, writer, engine, assets, progress)
     plan.save(out)
     return {"plan": str(out), "frames": plan.frame_count, "duration": plan.duration, "title": script.title}
 
@@ -156,7 +156,7 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 
 def cmd_voices(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    voices = make_engine(settings, args.engine).voices()
+    voices = make_engine(settings.providers(), args.engine).voices()
     if not args.json:
         for v in voices:
             print(f"{v.id:<24} {v.name:<34} {v.engine}")

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.providers import ProviderConfig
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELS_", env_file=".env", extra="ignore")
@@ -37,3 +39,19 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return self.openai_base_url is not None or self.openai_api_key is not None
+
+    def providers(self) -> ProviderConfig:
+        """The plain values pipeline/ and Ray workers need to pick a writer and a voice."""
+        return ProviderConfig(
+            script_writer=self.script_writer,
+            speech_engine=self.speech_engine,
+            openai_base_url=self.openai_base_url,
+            openai_api_key=self.openai_api_key.get_secret_value() if self.openai_api_key else None,
+            llm_model=self.llm_model,
+            tts_model=self.tts_model,
+            openai_timeout_s=self.openai_timeout_s,
+            openai_max_retries=self.openai_max_retries,
+            coqui_model_path=str(self.coqui_model_path) if self.coqui_model_path else None,
+            coqui_config_path=str(self.coqui_config_path) if self.coqui_config_path else None,
+            device=self.device,
+        )
