@@ -68,6 +68,21 @@ if ARGV[8] ~= '' then redis.call('ZADD', p .. 'delayed', tonumber(ARGV[8]), id) 
 return id
 """
 
+# A workflow stage finished: move the job to its next stage's queue, keeping its place (priority, sequence).
+_ADVANCE = f"""
+local p = ARGV[1]
+local jk = KEYS[1]
+if redis.call('HGET', jk, 'token') ~= ARGV[2] then return false end
+local id = redis.call('HGET', jk, 'id')
+redis.call('SREM', p .. 'running:' .. redis.call('HGET', jk, 'queue'), id)
+redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
+redis.call('SADD', p .. 'state:PENDING', id)
+redis.call('HSET', jk, 'state', 'PENDING', 'token', '', 'queue', ARGV[3], 'result', ARGV[4], 'status', ARGV[5])
+redis.call('HINCRBY', jk, 'stage_index', 1)
+redis.call('ZADD', p .. 'pending:' .. ARGV[3], {_SCORE}, id)
+return id
+"""
+
 _RELEASE = f"""
 local p = ARGV[1]
 local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', ARGV[2], 'LIMIT', 0, 500)
@@ -127,6 +142,7 @@ class JobStore:
         self._release = self.r.register_script(_RELEASE)
         self._requeue = self.r.register_script(_REQUEUE_RUNNING)
         self._cancel = self.r.register_script(_CANCEL)
+        self._advance = self.r.register_script(_ADVANCE)
 
     def key(self, job_id: str) -> str:
         return f"{self.p}job:{job_id}"
@@ -183,6 +199,11 @@ class JobStore:
             ],
         )
         return bool(done)
+
+    def advance(self, job_id: str, token: str, next_queue: str, result: dict[str, Any], status: str) -> bool:
+        return bool(
+            self._advance(keys=[self.key(job_id)], args=[self.p, token, next_queue, json.dumps(result), status])
+        )
 
     def release_due(self, now: float | None = None) -> int:
         return int(self._release(args=[self.p, now if now is not None else time.time()]))

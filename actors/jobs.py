@@ -49,6 +49,7 @@ class Job:
     traceback: str = ""
     token: str = ""  # the current attempt's id: only that attempt may report progress or finish the job
     cancel_requested: bool = False
+    stage_index: int = 0  # a workflow's current stage
 
     @staticmethod
     def new_id() -> str:

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 
 class ReelError(Exception):
-    """Base of every error the pipeline raises on purpose."""
+    """Base of every error the pipeline raises on purpose.
+
+    Subclasses take their data as constructor arguments and record them in `_init`, so they survive pickling
+    (Ray sends a worker's exception back to the caller pickled).
+    """
+
+    _init: tuple[object, ...] = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (type(self), self._init or self.args)
 
 
 class InvalidMediaError(ReelError, ValueError):
     """A media file that cannot be read: missing, empty, corrupt, or without the needed stream."""
 
     def __init__(self, path: str, reason: str) -> None:
+        self._init = (
+            path,
+            reason,
+        )
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
@@ -20,6 +33,10 @@ class InvalidInputError(ReelError, ValueError):
     """A user-controlled value that is wrong; `field` names it."""
 
     def __init__(self, field: str, reason: str) -> None:
+        self._init = (
+            field,
+            reason,
+        )
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
@@ -29,6 +46,12 @@ class ScriptTooLongError(ReelError, ValueError):
     """The narration would run past the platform's maximum duration."""
 
     def __init__(self, platform: str, seconds: float, limit: float, words: int) -> None:
+        self._init = (
+            platform,
+            seconds,
+            limit,
+            words,
+        )
         self.platform = platform
         self.seconds = seconds
         self.limit = limit
@@ -42,6 +65,10 @@ class MissingToolError(ReelError, RuntimeError):
     """A program or package the chosen option needs is not installed."""
 
     def __init__(self, tool: str, hint: str) -> None:
+        self._init = (
+            tool,
+            hint,
+        )
         self.tool = tool
         self.hint = hint
         super().__init__(f"{tool} is not installed; {hint}")
@@ -51,6 +78,11 @@ class ProviderError(ReelError, RuntimeError):
     """A remote model provider failed; `kind` is auth, network, quota, malformed or other."""
 
     def __init__(self, provider: str, kind: str, message: str) -> None:
+        self._init = (
+            provider,
+            kind,
+            message,
+        )
         self.provider = provider
         self.kind = kind
         super().__init__(f"{provider} {kind} error: {message}")

@@ -106,6 +106,9 @@ def prepare(
     return script, plan
 
 
+Renderer = Callable[[RenderPlan, Path, Callable[[float, str], None]], object]
+
+
 def make_reel(
     req: ReelRequest,
     writer: ScriptWriter,
@@ -114,28 +117,41 @@ def make_reel(
     device: str = "cpu",
     segments: int = 1,
     progress: StageProgress = _noop,
+    renderer: Renderer | None = None,
 ) -> ReelResult:
+    """`renderer` replaces the in-process render (the Ray layer passes a segment-parallel one)."""
     out = Path(output)
     if out.suffix.lower() != ".mp4":
         raise InvalidInputError("--output", f"{out} must end in .mp4")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reels-make-") as tmp:
         script, plan = prepare(req, writer, engine, Path(tmp), progress)
-        render(plan, out, device=device, segments=segments, progress=lambda f, s: progress("render", f, s))
+        report = lambda f, s: progress("render", f, s)  # noqa: E731
+        if renderer is None:
+            render(plan, out, device=device, segments=segments, progress=report)
+        else:
+            renderer(plan, out, report)
+    srt, vtt, meta, extras = write_sidecars(out, plan, script, req.topic, req.preset, writer)
+    progress("export", 1.0, "done")
+    return ReelResult(out, srt, vtt, meta, plan, script, plan.frame_count / plan.output.fps, extras)
+
+
+def write_sidecars(
+    out: Path, plan: RenderPlan, script: Script, topic: str, preset: PlatformPreset, writer: ScriptWriter | None
+) -> tuple[Path, Path, Path, dict[str, object]]:
+    """SRT, VTT and the metadata JSON beside a rendered video."""
     pages = list(plan.captions.pages)
     srt, vtt, meta = out.with_suffix(".srt"), out.with_suffix(".vtt"), out.with_suffix(".json")
     write_text_atomic(srt, to_srt(pages))
     write_text_atomic(vtt, to_vtt(pages))
     extras: dict[str, object] = {
-        "platforms": {
-            name: platform_copy(script, req.topic, p).__dict__ for name, p in PRESETS.items() if name != "4k"
-        },
-        "quality": analyze(script, req.preset).to_dict(),
-        "hook_variations": _variations(writer, req.topic),
+        "platforms": {name: platform_copy(script, topic, p).__dict__ for name, p in PRESETS.items() if name != "4k"},
+        "quality": analyze(script, preset).to_dict(),
+        "hook_variations": _variations(writer, topic),
     }
     metadata = {
-        "topic": req.topic,
-        "platform": req.preset.name,
+        "topic": topic,
+        "platform": preset.name,
         "video": out.name,
         "width": plan.output.width,
         "height": plan.output.height,
@@ -151,11 +167,10 @@ def make_reel(
         **extras,
     }
     write_text_atomic(meta, json.dumps(metadata, indent=2, default=_json_default))
-    progress("export", 1.0, "done")
-    return ReelResult(out, srt, vtt, meta, plan, script, plan.frame_count / plan.output.fps, extras)
+    return srt, vtt, meta, extras
 
 
-def _variations(writer: ScriptWriter, topic: str) -> list[str]:
+def _variations(writer: ScriptWriter | None, topic: str) -> list[str]:
     """A/B hooks from the writer when it can make them (the LLM), offline heuristics otherwise."""
     make = getattr(writer, "hook_variations", None)
     if callable(make):

@@ -92,3 +92,20 @@ def test_quality_report_flags_real_problems() -> None:
 def test_hook_variations_are_distinct() -> None:
     v = hook_variations("How rainbows form", 3)
     assert len(v) == 3 and len(set(v)) == 3 and all("rainbows" in h for h in v)
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    """Ray returns a worker's exception pickled; the field names and messages must come back intact."""
+    import pickle
+
+    from pipeline.errors import MissingToolError, ProviderError
+
+    for err in (
+        InvalidInputError("params.topic", "empty"),
+        InvalidMediaError("/x.mp4", "corrupt"),
+        ScriptTooLongError("shorts", 200.0, 180.0, 500),
+        MissingToolError("espeak-ng", "apt-get install"),
+        ProviderError("openai", "auth", "bad key"),
+    ):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err) and back.__dict__ == err.__dict__

@@ -1,0 +1,99 @@
+"""The Python client notebooks, the CLI and the API use: submit, status, cancel, wait, batches."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import ray
+
+from actors import registry
+from actors.dispatcher import NAME, NAMESPACE
+from actors.job_store import JobStore
+from actors.jobs import TERMINAL, Job
+from pipeline.errors import InvalidInputError
+
+
+class JobClient:
+    def __init__(self, redis_url: str, task_modules: tuple[str, ...] = ()) -> None:
+        registry.load(task_modules)
+        self.store = JobStore(redis_url)
+
+    def _dispatcher(self) -> Any | None:
+        try:
+            return ray.get_actor(NAME, namespace=NAMESPACE)
+        except ValueError:
+            return None  # not started yet: jobs wait in Redis until it is
+
+    def submit(
+        self, owner: str, task_type: str, params: dict[str, Any], priority: int = 5, project: str = "", parent: str = ""
+    ) -> Job:
+        """Validate, then store the job PENDING; nothing is queued when any check fails."""
+        if not owner or len(owner) > 128:
+            raise InvalidInputError("owner", "must be 1–128 characters")
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
+            raise InvalidInputError("priority", f"{priority!r} is outside 0–10")
+        spec, clean = registry.validate(task_type, params)
+        first = spec.stage_specs()[0]
+        job = Job(Job.new_id(), owner, task_type, first.queue, priority, clean, project=project, parent=parent)
+        self.store.create(job)
+        d = self._dispatcher()
+        if d is not None:
+            d.wake.remote()
+        return job
+
+    def submit_batch(
+        self, owner: str, task_type: str, items: list[dict[str, Any]], priority: int = 5
+    ) -> tuple[str, list[Job]]:
+        """One request, many jobs: all items are validated before any is queued."""
+        if not items:
+            raise InvalidInputError("items", "a batch needs at least one item")
+        for i, params in enumerate(items):
+            try:
+                registry.validate(task_type, params)
+            except InvalidInputError as e:
+                raise InvalidInputError(f"items[{i}].{e.field}", e.reason) from None
+        batch_id = Job.new_id()
+        jobs = [self.submit(owner, task_type, p, priority, parent=batch_id) for p in items]
+        self.store.r.rpush(f"{self.store.p}batch:{batch_id}", *[j.id for j in jobs])
+        return batch_id, jobs
+
+    def batch_status(self, batch_id: str) -> dict[str, Any]:
+        ids = self.store.r.lrange(f"{self.store.p}batch:{batch_id}", 0, -1)
+        jobs = [j for j in (self.store.get(i) for i in ids) if j is not None]
+        states: dict[str, int] = {}
+        for j in jobs:
+            states[j.state.value] = states.get(j.state.value, 0) + 1
+        progress = sum(j.progress for j in jobs) / len(jobs) if jobs else 0.0
+        done = all(j.state in TERMINAL for j in jobs)
+        return {
+            "batch_id": batch_id,
+            "total": len(jobs),
+            "states": states,
+            "progress": round(progress),
+            "done": done,
+            "task_ids": ids,
+        }
+
+    def status(self, job_id: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise InvalidInputError("task_id", f"no task {job_id}")
+        return job
+
+    def cancel(self, job_id: str) -> str:
+        self.status(job_id)
+        d = self._dispatcher()
+        if d is not None:
+            return str(ray.get(d.cancel.remote(job_id)))
+        return self.store.cancel(job_id)
+
+    def wait(self, job_id: str, timeout: float = 300.0, interval: float = 0.05) -> Job:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.status(job_id)
+            if job.state in TERMINAL:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {job_id} still {job.state} after {timeout} s ({job.status})")
+            time.sleep(interval)

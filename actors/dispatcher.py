@@ -1,0 +1,242 @@
+"""The Dispatcher: a detached, restartable async actor that starts stages in priority order as queue slots free up,
+retries with exponential backoff, dead-letters what retrying cannot fix, and enforces time limits.
+
+All job state lives in Redis (actors/job_store.py); the actor holds only the refs of the attempts it started, so a
+restart loses nothing: jobs it was running are requeued (Ray ends tasks whose owner died) and attempt tokens stop a
+stale attempt from finishing a job twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+import redis
+
+from actors import registry
+from actors.job_store import JobStore
+from actors.jobs import Job, State
+from actors.progress import event
+from actors.queues import QUEUES, resource
+from actors.registry import RuntimeConfig, TaskSpec
+from actors.runner import run_attempt
+from pipeline.errors import MissingToolError, ProviderError
+
+log = logging.getLogger("reels.dispatcher")
+NAME, NAMESPACE = "reels-dispatcher", "reels"
+_run = ray.remote(run_attempt)
+
+
+@dataclass
+class Attempt:
+    job_id: str
+    token: str
+    queue: str
+    spec: TaskSpec
+    ref: Any
+    started: float = field(default_factory=time.monotonic)
+    cancelled: bool = False
+    soft_sent: bool = False
+    hard_sent: bool = False
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Errors that retrying cannot fix: bad params, missing or corrupt input, a missing tool, bad credentials."""
+    if isinstance(exc, ProviderError):
+        return exc.kind in ("auth",)
+    return isinstance(exc, ValueError | MissingToolError | KeyError | TypeError)
+
+
+def backoff(spec: TaskSpec, attempt: int, scale: float) -> float:
+    """60, 120, 240 s by default (doubling per attempt), with ±20 % jitter so retries do not stampede."""
+    return spec.backoff_s * 2 ** (attempt - 1) * random.uniform(0.8, 1.2) * scale
+
+
+class Dispatcher:
+    def __init__(self, config: RuntimeConfig, caps: dict[str, int], tick_s: float = 0.05) -> None:
+        registry.load(config.task_modules)
+        self.config, self.caps, self.tick_s = config, dict(caps), tick_s
+        self.store = JobStore(config.redis_url)
+        self.attempts: dict[str, Attempt] = {}
+        self.started_total = 0
+        self._wake = asyncio.Event()
+        self._recovered = False
+        self._loop = asyncio.get_event_loop().create_task(self._run())
+
+    # ---- remote API -------------------------------------------------------------------------------------
+    async def ping(self) -> dict[str, Any]:
+        return {
+            "running": {q: self._running(q) for q in QUEUES},
+            "caps": dict(self.caps),
+            "started_total": self.started_total,
+            "recovered": self._recovered,
+        }
+
+    async def wake(self) -> None:
+        self._wake.set()
+
+    async def set_cap(self, queue: str, slots: int) -> dict[str, int]:
+        if queue not in QUEUES:
+            raise ValueError(f"unknown queue {queue!r}")
+        if slots < 0:
+            raise ValueError("slots must be >= 0")
+        self.caps[queue] = slots
+        self._wake.set()
+        return dict(self.caps)
+
+    async def cancel(self, job_id: str) -> str:
+        outcome = self.store.cancel(job_id)
+        attempt = self.attempts.get(job_id)
+        if attempt is not None and not attempt.cancelled:
+            attempt.cancelled = True
+            ray.cancel(attempt.ref)
+        if outcome == "REVOKED":
+            self._publish(job_id)
+        return outcome
+
+    # ---- the loop -------------------------------------------------------------------------------------------
+    def _running(self, queue: str) -> int:
+        return sum(1 for a in self.attempts.values() if a.queue == queue)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if not self._recovered:
+                    # Attempts a previous incarnation started died with it (Ray ends tasks whose owner died).
+                    for q in QUEUES:
+                        self.store.requeue_running(q)
+                    self._recovered = True
+                self._tick()
+            except redis.RedisError as e:
+                log.warning("redis unavailable (%s); retrying", e)
+                await asyncio.sleep(0.5)
+                continue
+            except Exception:
+                log.exception("dispatcher tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_s)
+            self._wake.clear()
+
+    def _tick(self) -> None:
+        self.store.release_due()
+        self._enforce_limits()
+        for q in QUEUES:
+            while self._running(q) < self.caps.get(q, 0):
+                token = uuid.uuid4().hex
+                job_id = self.store.claim(q, token)
+                if job_id is None:
+                    break
+                self._start(job_id, token, q)
+
+    def _start(self, job_id: str, token: str, queue: str) -> None:
+        job = self.store.get(job_id)
+        assert job is not None
+        spec = registry.get(job.task_type).stage_specs()[job.stage_index]
+        gpus = 0.0 if self.config.allow_gpu_on_cpu else spec.num_gpus
+        ref = _run.options(
+            resources={resource(queue): 1},
+            num_cpus=0,
+            num_gpus=gpus,
+            max_retries=0,
+            name=f"{spec.name}:{job_id[:8]}",
+        ).remote(job_id, token, self.config)
+        attempt = Attempt(job_id, token, queue, spec, ref)
+        self.attempts[job_id] = attempt
+        self.started_total += 1
+        self._publish(job_id)
+        asyncio.get_event_loop().create_task(self._await(attempt))
+
+    def _enforce_limits(self) -> None:
+        now = time.monotonic()
+        for a in list(self.attempts.values()):
+            elapsed = now - a.started
+            if elapsed > a.spec.hard_limit_s and not a.hard_sent:
+                a.hard_sent = True
+                ray.cancel(a.ref, force=True)  # kills the worker process
+            elif elapsed > a.spec.soft_limit_s and not a.soft_sent:
+                a.soft_sent = True
+                ray.cancel(a.ref)  # KeyboardInterrupt inside the task: its cleanup runs
+            elif not a.cancelled and self._cancel_requested(a.job_id):
+                a.cancelled = True
+                ray.cancel(a.ref)
+
+    def _cancel_requested(self, job_id: str) -> bool:
+        return self.store.r.hget(self.store.key(job_id), "cancel_requested") == "1"
+
+    async def _await(self, a: Attempt) -> None:
+        try:
+            result = await a.ref
+        except BaseException as exc:  # every failure mode ends here, classified below
+            self._failed(a, exc)
+        else:
+            self._succeeded(a, result)
+        finally:
+            self.attempts.pop(a.job_id, None)
+            self._wake.set()
+
+    def _succeeded(self, a: Attempt, result: dict[str, Any]) -> None:
+        job = self.store.get(a.job_id)
+        assert job is not None
+        stages = registry.get(job.task_type).stage_specs()
+        merged = {**job.result, **result}
+        if job.stage_index + 1 < len(stages):
+            nxt = stages[job.stage_index + 1]
+            self.store.advance(a.job_id, a.token, nxt.queue, merged, f"{a.spec.name} done")
+        else:
+            stat = "retry_success" if job.attempts > 1 else ""
+            self.store.finish(
+                a.job_id,
+                a.token,
+                State.SUCCESS,
+                {"result": merged, "progress": "100", "status": "done"},
+                stat="completed",
+            )
+            if stat:
+                self.store.r.hincrby(f"{self.store.p}stats:{a.queue}", stat, 1)
+        self._publish(a.job_id)
+
+    def _failed(self, a: Attempt, exc: BaseException) -> None:
+        cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) and exc.cause is not None else exc
+        tb = str(exc) if isinstance(exc, ray.exceptions.RayTaskError) else "".join(traceback.format_exception(exc))
+        job = self.store.get(a.job_id)
+        if job is None:
+            return
+        if a.cancelled and not (a.soft_sent or a.hard_sent):
+            self.store.finish(a.job_id, a.token, State.REVOKED, {"status": "cancelled"}, stat="revoked")
+            self._publish(a.job_id)
+            return
+        if a.hard_sent:
+            message = f"hard time limit of {a.spec.hard_limit_s:g} s exceeded: the worker was killed"
+        elif a.soft_sent:
+            message = f"soft time limit of {a.spec.soft_limit_s:g} s exceeded: the task was stopped"
+        else:
+            message = f"{type(cause).__name__}: {cause}"
+        fields = {"error": message, "error_type": type(cause).__name__, "traceback": tb[-20_000:]}
+        permanent = is_permanent(cause) and not (a.soft_sent or a.hard_sent)
+        if not permanent and job.attempts <= a.spec.max_retries:
+            delay = backoff(a.spec, job.attempts, self.config.backoff_scale)
+            fields["status"] = f"retry {job.attempts}/{a.spec.max_retries} in {delay:.1f} s: {message}"[:500]
+            self.store.finish(a.job_id, a.token, State.RETRY, fields, stat="retried", retry_at=time.time() + delay)
+        else:
+            fields["status"] = "failed" if permanent else f"failed after {job.attempts} attempts"
+            self.store.finish(a.job_id, a.token, State.FAILURE, fields, stat="failed", dead_letter=True)
+        self._publish(a.job_id)
+
+    def _publish(self, job_id: str) -> None:
+        job: Job | None = self.store.get(job_id)
+        if job is not None:
+            self.store.publish(job.owner, event(job))
+
+
+def actor_class() -> Any:
+    """The Ray actor: detached, restarted without limit, never counted against a queue's slots."""
+    remote: Any = ray.remote  # its typed overloads do not know every actor option
+    return remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=1000)(Dispatcher)

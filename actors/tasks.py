@@ -1,0 +1,290 @@
+"""The seed's task types, each a thin shell over pipeline/: validate params, call the pipeline, store artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from actors.registry import StageContext, TaskSpec, register
+from pipeline.captions import WordTiming
+from pipeline.content import analyze, hashtags_for, hook_variations
+from pipeline.planner import build_plan, check_script_length
+from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
+from pipeline.providers import make_engine, make_writer
+from pipeline.reel import ReelRequest, make_reel, write_sidecars
+from pipeline.render import render
+from pipeline.script import WORDS_PER_MINUTE, Brief, Script
+from pipeline.speech.base import write_wav
+
+Platform = Literal["tiktok", "reels", "shorts", "4k"]
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentParams(Params):
+    topic: str = Field(min_length=1, max_length=300)
+    target_audience: str = Field("curious viewers", max_length=100)
+    tone: str = Field("energetic", max_length=40)
+    platform: Platform = "tiktok"
+    target_seconds: float = Field(30.0, ge=3, le=600)
+
+    @field_validator("topic")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v
+
+    def brief(self) -> Brief:
+        return Brief(self.topic, self.target_audience, self.tone, self.target_seconds)
+
+
+class VariationParams(ContentParams):
+    count: int = Field(3, ge=1, le=10)
+
+
+class QualityParams(Params):
+    script: dict[str, Any] | None = None
+    topic: str = Field("", max_length=300)
+    platform: Platform = "tiktok"
+
+
+class SpeechParams(Params):
+    text: str | None = Field(None, max_length=20_000)
+    voice: str | None = None
+    rate: float = Field(1.0, ge=0.5, le=2.0)
+    engine: Literal["espeak", "coqui", "openai"] | None = None
+
+
+class VideoParams(ContentParams):
+    voice: str | None = None
+    rate: float = Field(1.0, ge=0.5, le=2.0)
+    size: str | None = None  # "WxH" override for previews and tests
+    background: str | None = None
+    music: str | None = None
+    advanced: bool = False
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_size(v)
+        return v
+
+    def preset(self) -> PlatformPreset:
+        p = get_preset(self.platform)
+        return p.at_size(*parse_size(self.size)) if self.size else p
+
+
+class OptimizeParams(Params):
+    plan: str  # path of a RenderPlan JSON (a finished job's plan artifact)
+    platform: Platform = "tiktok"
+    size: str | None = None
+
+
+class BatchParams(Params):
+    items: list[VideoParams] = Field(min_length=1, max_length=100)
+
+
+def _outputs(ctx: StageContext) -> Path:
+    out = Path(ctx.config.data_dir) / "outputs" / ctx.job.id
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def generate_content(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
+    ctx.progress(0.05, "writing the script")
+    script = make_writer(ctx.config.providers).write(p.brief())
+    check_script_length(script, get_preset(p.platform), WORDS_PER_MINUTE)
+    path = ctx.artifacts.put_bytes(json.dumps(script.to_dict()).encode(), ".script.json")
+    ctx.progress(1.0, f"{script.word_count} words")
+    return {"script": script.to_dict(), "script_artifact": str(path)}
+
+
+def generate_hashtags(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
+    tags = {name: hashtags_for(p.topic, p.topic, name) for name in PRESETS if name != "4k"}
+    ctx.progress(1.0, "hashtags ready")
+    return {"hashtags": tags}
+
+
+def analyze_content_quality(p: QualityParams, ctx: StageContext) -> dict[str, Any]:
+    raw = p.script or ctx.inputs.get("script")
+    script = make_writer(ctx.config.providers).write(Brief(p.topic or "untitled")) if raw is None else _script(raw)
+    ctx.progress(1.0, "analysed")
+    return {"quality": analyze(script, get_preset(p.platform)).to_dict()}
+
+
+def generate_variations(p: VariationParams, ctx: StageContext) -> dict[str, Any]:
+    writer = make_writer(ctx.config.providers)
+    make = getattr(writer, "hook_variations", None)
+    hooks = list(make(p.topic, p.count)) if callable(make) else hook_variations(p.topic, p.count)
+    ctx.progress(1.0, "variations ready")
+    return {"hooks": hooks}
+
+
+def _script(raw: dict[str, Any]) -> Script:
+    return Script(
+        raw["title"],
+        raw["hook"],
+        tuple(raw.get("beats", ())),
+        raw.get("call_to_action", ""),
+        raw.get("description", ""),
+        tuple(raw.get("hashtags", ())),
+    )
+
+
+def generate_speech(p: SpeechParams, ctx: StageContext) -> dict[str, Any]:
+    if p.text:
+        sentences = [s for s in p.text.replace("\n", " ").split(". ") if s.strip()]
+    elif "script" in ctx.inputs:
+        sentences = _script(ctx.inputs["script"]).sentences()
+    else:
+        from pipeline.errors import InvalidInputError
+
+        raise InvalidInputError("params.text", "give the text to speak (or run after generate_content)")
+    engine = make_engine(ctx.config.providers, p.engine)
+    narration = engine.synthesize(sentences, p.voice, p.rate, lambda f, s: ctx.progress(0.9 * f, s))
+    wav = ctx.work_dir / "narration.wav"
+    write_wav(wav, narration.audio, narration.sample_rate)
+    audio = ctx.artifacts.put_file(wav, ".wav")
+    words = [{"word": w.word, "start": w.start, "end": w.end} for w in narration.words]
+    ctx.progress(1.0, f"{narration.duration:.1f} s of narration")
+    return {"narration": str(audio), "words": words, "narration_seconds": narration.duration}
+
+
+def _render_into(ctx: StageContext, plan: Any, out: Path) -> None:
+    from actors.segments import render_plan
+
+    render_plan(
+        plan,
+        out,
+        ctx.config.render_segments,
+        lambda f, s: ctx.progress(0.1 + 0.85 * f, s),
+        device=ctx.config.providers.device,
+    )
+
+
+def generate_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
+    out = _outputs(ctx) / "reel.mp4"
+    music = p.music if p.advanced else None
+    if "narration" in ctx.inputs:  # a workflow's last stage: script and speech are already made
+        script = _script(ctx.inputs["script"])
+        words = [WordTiming(w["word"], w["start"], w["end"]) for w in ctx.inputs["words"]]
+        plan = build_plan(
+            p.preset(),
+            ctx.inputs["narration"],
+            words,
+            ctx.inputs["narration_seconds"],
+            p.background,
+            music,
+            script.title,
+        )
+        _render_into(ctx, plan, out)
+        write_sidecars(out, plan, script, p.topic, p.preset(), None)
+    else:
+        req = ReelRequest(
+            p.topic, p.preset(), p.target_audience, p.tone, p.target_seconds, p.voice, p.rate, p.background, music
+        )
+
+        def report(stage: str, f: float, s: str) -> None:
+            ctx.progress(_share(stage, f), s)
+
+        def renderer(plan: Any, path: Path, _: Any) -> None:
+            _render_into(ctx, plan, path)
+
+        writer, engine = make_writer(ctx.config.providers), make_engine(ctx.config.providers)
+        result = make_reel(req, writer, engine, out, progress=report, renderer=renderer)
+        plan = result.plan
+    plan_path = out.with_suffix(".plan.json")
+    plan.save(plan_path)
+    return {
+        "video": str(out),
+        "srt": str(out.with_suffix(".srt")),
+        "vtt": str(out.with_suffix(".vtt")),
+        "metadata": str(out.with_suffix(".json")),
+        "plan": str(plan_path),
+        "duration": round(plan.frame_count / plan.output.fps, 3),
+    }
+
+
+_STAGE_SHARE = {
+    "script": (0.0, 0.05),
+    "speech": (0.05, 0.1),
+    "plan": (0.1, 0.1),
+    "render": (0.1, 0.97),
+    "export": (0.97, 1.0),
+}
+
+
+def _share(stage: str, f: float) -> float:
+    lo, hi = _STAGE_SHARE.get(stage, (0.0, 1.0))
+    return lo + (hi - lo) * f
+
+
+def optimize_video_for_platform(p: OptimizeParams, ctx: StageContext) -> dict[str, Any]:
+    """Re-render a finished job's plan for another platform's frame size, bitrate cap and safe zone."""
+    import dataclasses
+
+    from pipeline.plan import OutputSpec, RenderPlan
+
+    plan = RenderPlan.load(p.plan)
+    preset = get_preset(p.platform)
+    preset = preset.at_size(*parse_size(p.size)) if p.size else preset
+    check = plan.duration + 0.0
+    if check > preset.max_duration_s:
+        from pipeline.errors import ScriptTooLongError
+
+        raise ScriptTooLongError(preset.name, check, preset.max_duration_s, 0)
+    plan = dataclasses.replace(plan, output=OutputSpec.from_preset(preset))
+    out = _outputs(ctx) / f"reel-{preset.name}.mp4"
+    render(plan, out, progress=ctx.progress)
+    return {"video": str(out), "platform": preset.name}
+
+
+def batch_generate_videos(p: BatchParams, ctx: StageContext) -> dict[str, Any]:
+    """Bulk processing inside one video slot: items render one after another."""
+    videos = []
+    for i, item in enumerate(p.items):
+
+        def report(f: float, s: str, i: int = i) -> None:
+            ctx.progress((i + f) / len(p.items), f"item {i + 1}: {s}")
+
+        sub = StageContext(ctx.job, report, ctx.work_dir, ctx.artifacts, ctx.config)
+        result = generate_video(item, sub)
+        target = _outputs(ctx) / f"item{i:03d}.mp4"
+        Path(result["video"]).replace(target)
+        videos.append(str(target))
+    return {"videos": videos}
+
+
+def generate_advanced_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
+    """Effects and the ducked music bed on."""
+    return generate_video(p.model_copy(update={"advanced": True}), ctx)
+
+
+def process_ultra_quality_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
+    """The 4K master: the same plan at 2160x3840 (the GPU actor pool takes this over with the cluster issue)."""
+    return generate_video(p.model_copy(update={"platform": "4k"}), ctx)
+
+
+C, S, V = "content", "speech", "video"
+register(TaskSpec("generate_content", C, ContentParams, generate_content, soft_limit_s=300, hard_limit_s=600))
+register(TaskSpec("generate_hashtags", C, ContentParams, generate_hashtags, soft_limit_s=60, hard_limit_s=120))
+register(
+    TaskSpec("analyze_content_quality", C, QualityParams, analyze_content_quality, soft_limit_s=300, hard_limit_s=600)
+)
+register(TaskSpec("generate_variations", C, VariationParams, generate_variations, soft_limit_s=300, hard_limit_s=600))
+register(TaskSpec("generate_speech", S, SpeechParams, generate_speech, soft_limit_s=600, hard_limit_s=1200))
+register(TaskSpec("generate_video", V, VideoParams, generate_video))
+register(TaskSpec("generate_advanced_video", V, VideoParams, generate_advanced_video))
+register(TaskSpec("optimize_video_for_platform", V, OptimizeParams, optimize_video_for_platform))
+register(
+    TaskSpec("batch_generate_videos", V, BatchParams, batch_generate_videos, soft_limit_s=7200, hard_limit_s=10800)
+)
+register(TaskSpec("process_ultra_quality_video", "gpu", VideoParams, process_ultra_quality_video, num_gpus=1.0))
+register(TaskSpec("workflow", C, VideoParams, stages=("generate_content", "generate_speech", "generate_video")))

@@ -1,0 +1,42 @@
+"""Starting or joining Ray with the queue resources, and starting the Dispatcher (the only Ray wiring in cluster/)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from actors.dispatcher import NAME, NAMESPACE, actor_class
+from actors.queues import DEFAULT_SLOTS, resource
+from actors.registry import RuntimeConfig
+
+
+@dataclass
+class Runtime:
+    config: RuntimeConfig
+    dispatcher: Any
+
+
+def start_ray(slots: dict[str, int] | None = None, address: str | None = None, num_cpus: int | None = None) -> None:
+    """Join `address` (a running cluster) or start a local Ray advertising one resource per queue."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, namespace=NAMESPACE)
+        return
+    resources = {resource(q): float(n) for q, n in {**DEFAULT_SLOTS, **(slots or {})}.items() if n > 0}
+    ray.init(num_cpus=num_cpus, resources=resources, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+
+
+def start_dispatcher(config: RuntimeConfig, caps: dict[str, int] | None = None) -> Runtime:
+    """The detached Dispatcher, created once; a second call returns the running one."""
+    handle = (
+        actor_class()
+        .options(name=NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True)
+        .remote(config, {**DEFAULT_SLOTS, **(caps or {})})
+    )
+    ray.get(handle.ping.remote())
+    return Runtime(config, handle)

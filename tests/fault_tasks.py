@@ -1,0 +1,77 @@
+"""Task types for the job-system tests: they sleep, fail, crash or hang on purpose and record what happened."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import redis
+
+from actors.registry import StageContext, TaskSpec, register
+from actors.tasks import Params
+from pipeline.errors import InvalidInputError
+
+
+class Probe(Params):
+    tag: str = ""
+    seconds: float = 0.0
+    fail_times: int = 0
+    crash_first: bool = False
+
+
+def _r(ctx: StageContext) -> Any:
+    return redis.Redis.from_url(ctx.config.redis_url, decode_responses=True)
+
+
+def sleep_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    r = _r(ctx)
+    r.rpush("test:started", p.tag)
+    try:
+        steps = max(1, int(p.seconds / 0.05))
+        for i in range(steps):
+            time.sleep(p.seconds / steps)
+            ctx.progress((i + 1) / steps, f"step {i + 1}")
+        return {"tag": p.tag}
+    finally:
+        r.rpush("test:cleaned", p.tag)
+
+
+def flaky_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    r = _r(ctx)
+    r.rpush(f"test:attempt_times:{p.tag}", repr(time.time()))
+    if r.incr(f"test:attempts:{p.tag}") <= p.fail_times:
+        raise RuntimeError(f"flaky failure for {p.tag}")
+    return {"tag": p.tag}
+
+
+def invalid_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    raise InvalidInputError("params.tag", "this input can never work")
+
+
+def stuck_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    r = _r(ctx)
+    r.rpush("test:started", p.tag)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # ignores the polite KeyboardInterrupt: only a hard kill stops it
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            r.rpush("test:ignored_cancel", p.tag)
+    return {}
+
+
+def crash_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    r = _r(ctx)
+    if p.crash_first and r.incr(f"test:crash:{p.tag}") == 1:
+        os._exit(1)  # a worker crash, not an exception: Ray reports a system failure
+    r.rpush("test:outputs", p.tag)
+    return {"tag": p.tag}
+
+
+register(TaskSpec("t_sleep", "content", Probe, sleep_task, max_retries=0, soft_limit_s=30, hard_limit_s=60))
+register(TaskSpec("t_flaky", "content", Probe, flaky_task, max_retries=2, backoff_s=10))
+register(TaskSpec("t_invalid", "content", Probe, invalid_task, max_retries=3, backoff_s=10))
+register(TaskSpec("t_soft", "content", Probe, sleep_task, max_retries=0, soft_limit_s=1, hard_limit_s=20))
+register(TaskSpec("t_stuck", "content", Probe, stuck_task, max_retries=0, soft_limit_s=1, hard_limit_s=2.5))
+register(TaskSpec("t_crash", "video", Probe, crash_task, max_retries=2, backoff_s=10))
