@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 import traceback
@@ -69,6 +70,7 @@ class Dispatcher:
         self.started_total = 0
         self._wake = asyncio.Event()
         self._recovered = False
+        self._last_reconcile = 0.0
         self._loop = asyncio.get_event_loop().create_task(self._run())
 
     # ---- remote API -------------------------------------------------------------------------------------
@@ -78,6 +80,7 @@ class Dispatcher:
             "caps": dict(self.caps),
             "started_total": self.started_total,
             "recovered": self._recovered,
+            "pid": os.getpid(),
         }
 
     async def wake(self) -> None:
@@ -89,6 +92,7 @@ class Dispatcher:
         if slots < 0:
             raise ValueError("slots must be >= 0")
         self.caps[queue] = slots
+        self.store.set_cap(queue, slots)
         self._wake.set()
         return dict(self.caps)
 
@@ -113,6 +117,7 @@ class Dispatcher:
                     # Attempts a previous incarnation started died with it (Ray ends tasks whose owner died).
                     for q in QUEUES:
                         self.store.requeue_running(q)
+                    self.caps.update(self.store.caps())
                     self._recovered = True
                 self._tick()
             except redis.RedisError as e:
@@ -128,6 +133,12 @@ class Dispatcher:
     def _tick(self) -> None:
         self.store.release_due()
         self._enforce_limits()
+        now = time.monotonic()
+        if now - self._last_reconcile > 1.0:
+            self._last_reconcile = now
+            for q in QUEUES:
+                # A job marked running that no live attempt holds lost its update (e.g. Redis was down): requeue it.
+                self.store.requeue_running(q, sorted(self.store.running(q) - set(self.attempts)))
         for q in QUEUES:
             while self._running(q) < self.caps.get(q, 0):
                 token = uuid.uuid4().hex
@@ -173,11 +184,14 @@ class Dispatcher:
 
     async def _await(self, a: Attempt) -> None:
         try:
-            result = await a.ref
-        except BaseException as exc:  # every failure mode ends here, classified below
-            self._failed(a, exc)
-        else:
-            self._succeeded(a, result)
+            try:
+                result = await a.ref
+            except BaseException as exc:  # every failure mode ends here, classified below
+                self._failed(a, exc)
+            else:
+                self._succeeded(a, result)
+        except redis.RedisError as e:
+            log.warning("could not record the end of %s (%s); it will be requeued", a.job_id, e)
         finally:
             self.attempts.pop(a.job_id, None)
             self._wake.set()

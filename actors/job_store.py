@@ -96,18 +96,27 @@ end
 return #due
 """
 
+# Put running jobs back in line: all of a queue's (after a restart) or the given ids (orphans of a lost update).
 _REQUEUE_RUNNING = f"""
 local p = ARGV[1]
-local ids = redis.call('SMEMBERS', p .. 'running:' .. ARGV[2])
+local ids = {{}}
+if #ARGV > 2 then
+  for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+else
+  ids = redis.call('SMEMBERS', p .. 'running:' .. ARGV[2])
+end
+local n = 0
 for _, id in ipairs(ids) do
   local jk = p .. 'job:' .. id
-  redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
-  redis.call('SADD', p .. 'state:PENDING', id)
-  redis.call('HSET', jk, 'state', 'PENDING', 'token', '', 'status', 'requeued after a dispatcher restart')
-  redis.call('ZADD', p .. 'pending:' .. ARGV[2], {_SCORE}, id)
+  if redis.call('SREM', p .. 'running:' .. ARGV[2], id) == 1 then
+    redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
+    redis.call('SADD', p .. 'state:PENDING', id)
+    redis.call('HSET', jk, 'state', 'PENDING', 'token', '', 'status', 'requeued: its attempt was lost')
+    redis.call('ZADD', p .. 'pending:' .. ARGV[2], {_SCORE}, id)
+    n = n + 1
+  end
 end
-redis.call('DEL', p .. 'running:' .. ARGV[2])
-return #ids
+return n
 """
 
 _CANCEL = """
@@ -208,8 +217,11 @@ class JobStore:
     def release_due(self, now: float | None = None) -> int:
         return int(self._release(args=[self.p, now if now is not None else time.time()]))
 
-    def requeue_running(self, queue: str) -> int:
-        return int(self._requeue(args=[self.p, queue]))
+    def requeue_running(self, queue: str, ids: list[str] | None = None) -> int:
+        """Back to PENDING: every running job of `queue`, or only `ids` (when given, never all)."""
+        if ids is not None and not ids:
+            return 0
+        return int(self._requeue(args=[self.p, queue, *(ids or [])]))
 
     def cancel(self, job_id: str) -> str:
         return str(self._cancel(keys=[self.key(job_id)], args=[self.p, time.time()]))
@@ -235,6 +247,13 @@ class JobStore:
 
     def dlq(self, offset: int = 0, limit: int = 100) -> list[str]:
         return list(self.r.lrange(f"{self.p}dlq", offset, offset + limit - 1))
+
+    def caps(self) -> dict[str, int]:
+        """Queue caps set at run time (they outlive a Dispatcher restart)."""
+        return {k: int(v) for k, v in self.r.hgetall(f"{self.p}caps").items()}
+
+    def set_cap(self, queue: str, slots: int) -> None:
+        self.r.hset(f"{self.p}caps", queue, slots)
 
     def publish(self, owner: str, event: dict[str, Any]) -> None:
         self.r.publish(f"{self.p}progress:{owner}", json.dumps(event))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import redis
+
 from actors.job_store import JobStore
 from actors.jobs import Job
 
@@ -50,20 +52,23 @@ class ProgressChannel:
         if fraction < 1.0 and now - self._last_sent < self.min_interval_s and percent - self._last_percent < 10:
             return
         self._last_sent, self._last_percent = now, percent
-        owner = self.store.report(self.job.id, self.token, percent, status, self.stage)
-        if owner is None:
-            return  # a stale attempt (cancelled, timed out, or superseded): stay silent
-        elapsed = time.time() - (self.job.started or time.time())
-        self.store.publish(
-            owner,
-            {
-                "task_id": self.job.id,
-                "state": "PROGRESS",
-                "progress": round(percent),
-                "status": status,
-                "stage": self.stage,
-                "execution_time": round(elapsed, 3),
-                "task_type": self.job.task_type,
-            },
-        )
-        self.sent += 1
+        try:
+            owner = self.store.report(self.job.id, self.token, percent, status, self.stage)
+            if owner is None:
+                return  # a stale attempt (cancelled, timed out, or superseded): stay silent
+            elapsed = time.time() - (self.job.started or time.time())
+            self.store.publish(
+                owner,
+                {
+                    "task_id": self.job.id,
+                    "state": "PROGRESS",
+                    "progress": round(percent),
+                    "status": status,
+                    "stage": self.stage,
+                    "execution_time": round(elapsed, 3),
+                    "task_type": self.job.task_type,
+                },
+            )
+            self.sent += 1
+        except redis.RedisError:
+            pass  # progress is best effort: a Redis blip must not fail the work itself

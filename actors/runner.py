@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import redis
 
 from actors import registry
 from actors.artifacts import ArtifactStore
@@ -15,6 +19,8 @@ from actors.progress import ProgressChannel
 from actors.registry import RuntimeConfig, StageContext
 from pipeline.errors import InvalidInputError
 
+T = TypeVar("T")
+
 
 def stage_params(spec: registry.TaskSpec, params: dict[str, Any]) -> Any:
     """The fields of a job's params that this stage's model knows (a workflow's params serve every stage)."""
@@ -22,10 +28,22 @@ def stage_params(spec: registry.TaskSpec, params: dict[str, Any]) -> Any:
     return spec.params.model_validate({k: v for k, v in params.items() if k in known})
 
 
+def _with_redis(call: Callable[[], T], patience_s: float = 15.0) -> T:
+    """Ride out a Redis restart (seconds) instead of failing the attempt before it starts."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return call()
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def run_attempt(job_id: str, token: str, config: RuntimeConfig) -> dict[str, Any]:
     registry.load(config.task_modules)
     store = JobStore(config.redis_url)
-    job = store.get(job_id)
+    job = _with_redis(lambda: store.get(job_id))
     if job is None:
         raise InvalidInputError("task_id", f"job {job_id} is not in the store")
     stages = registry.get(job.task_type).stage_specs()
@@ -35,7 +53,9 @@ def run_attempt(job_id: str, token: str, config: RuntimeConfig) -> dict[str, Any
         store, job, token, stage.name, (k / len(stages), (k + 1) / len(stages)), config.progress_interval_s
     )
     # Where the attempt runs, for admins (and fault tests that kill it).
-    store.r.hset(store.key(job_id), mapping={"worker_pid": os.getpid(), "node": socket.gethostname()})
+    _with_redis(
+        lambda: store.r.hset(store.key(job_id), mapping={"worker_pid": os.getpid(), "node": socket.gethostname()})
+    )
     work = Path(config.data_dir) / "work" / job_id
     work.mkdir(parents=True, exist_ok=True)
     try:

@@ -27,6 +27,7 @@ def _r(ctx: StageContext) -> Any:
 def sleep_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
     r = _r(ctx)
     r.rpush("test:started", p.tag)
+    began = time.time()
     try:
         steps = max(1, int(p.seconds / 0.05))
         for i in range(steps):
@@ -35,6 +36,7 @@ def sleep_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
         return {"tag": p.tag}
     finally:
         r.rpush("test:cleaned", p.tag)
+        r.rpush("test:intervals", f"{p.tag} {began!r} {time.time()!r}")
 
 
 def flaky_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
@@ -70,6 +72,7 @@ def crash_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
 
 
 register(TaskSpec("t_sleep", "content", Probe, sleep_task, max_retries=0, soft_limit_s=30, hard_limit_s=60))
+register(TaskSpec("t_sleep_retry", "content", Probe, sleep_task, max_retries=5, backoff_s=20))
 register(TaskSpec("t_flaky", "content", Probe, flaky_task, max_retries=2, backoff_s=10))
 register(TaskSpec("t_invalid", "content", Probe, invalid_task, max_retries=3, backoff_s=10))
 register(TaskSpec("t_soft", "content", Probe, sleep_task, max_retries=0, soft_limit_s=1, hard_limit_s=20))

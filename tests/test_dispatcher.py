@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,49 +12,8 @@ import redis
 
 from actors.client import JobClient
 from actors.jobs import State
-from actors.queues import DEFAULT_SLOTS, resource
-from actors.registry import RuntimeConfig
-from cluster.runtime import start_dispatcher
 from pipeline.errors import InvalidInputError
 from tests.services import wait_for
-
-MODULES = ("tests.fault_tasks",)
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[None]:
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    slots = {**DEFAULT_SLOTS, "gpu": 0}
-    ray.init(
-        num_cpus=2,
-        resources={resource(q): n for q, n in slots.items() if n},
-        namespace="reels",
-        include_dashboard=False,
-        object_store_memory=200 * 1024**2,
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def system(ray_local: None, redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("data")
-    config = RuntimeConfig(
-        redis_server.url, str(data), backoff_scale=0.01, task_modules=MODULES, progress_interval_s=0.0
-    )
-    runtime = start_dispatcher(config)
-    yield {"config": config, "dispatcher": runtime.dispatcher, "data": data, "redis": redis_server}
-    ray.kill(runtime.dispatcher, no_restart=True)
-
-
-@pytest.fixture
-def client(system: dict[str, Any], redis_url: str) -> Iterator[JobClient]:
-    """A fresh database per test; caps back to defaults afterwards."""
-    yield JobClient(redis_url, MODULES)
-    d = system["dispatcher"]
-    for q, n in DEFAULT_SLOTS.items():
-        ray.get(d.set_cap.remote(q, n))
 
 
 def r(url: str) -> redis.Redis:
