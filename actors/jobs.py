@@ -95,6 +95,7 @@ class Job:
             traceback=f("traceback", ""),
             token=f("token", ""),
             cancel_requested=f("cancel_requested") == "1",
+            stage_index=int(f("stage_index")),
         )
 
     def public(self) -> dict[str, Any]:

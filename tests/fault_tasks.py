@@ -78,3 +78,23 @@ register(TaskSpec("t_invalid", "content", Probe, invalid_task, max_retries=3, ba
 register(TaskSpec("t_soft", "content", Probe, sleep_task, max_retries=0, soft_limit_s=1, hard_limit_s=20))
 register(TaskSpec("t_stuck", "content", Probe, stuck_task, max_retries=0, soft_limit_s=1, hard_limit_s=2.5))
 register(TaskSpec("t_crash", "video", Probe, crash_task, max_retries=2, backoff_s=10))
+
+
+def count_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    _r(ctx).incr(f"test:stage_a:{p.tag}")
+    ctx.progress(0.5, "half of stage a")
+    return {"a": f"made by stage a for {p.tag}"}
+
+
+def use_a_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    if "a" not in ctx.inputs:
+        raise KeyError("stage b needs stage a's output")
+    r = _r(ctx)
+    if r.incr(f"test:stage_b:{p.tag}") <= p.fail_times:
+        raise RuntimeError("stage b fails once")
+    return {"b": ctx.inputs["a"].upper()}
+
+
+register(TaskSpec("t_stage_a", "content", Probe, count_task, max_retries=0))
+register(TaskSpec("t_stage_b", "video", Probe, use_a_task, max_retries=2, backoff_s=10))
+register(TaskSpec("t_workflow", "content", Probe, stages=("t_stage_a", "t_stage_b")))

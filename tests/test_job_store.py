@@ -76,3 +76,15 @@ def test_requeue_running_after_a_dispatcher_restart(redis_url: str) -> None:
     s.claim("content", "t2")
     assert s.requeue_running("content") == 2
     assert [s.claim("content", "n1"), s.claim("content", "n2")] == [b.id, a.id]
+
+
+def test_advance_moves_a_workflow_to_its_next_stage_queue(redis_url: str) -> None:
+    s = JobStore(redis_url)
+    j = job(s, priority=7)
+    s.claim("content", "t")
+    assert not s.advance(j.id, "stale", "video", {}, "x")
+    assert s.advance(j.id, "t", "video", {"script": {"hook": "h"}}, "content done")
+    moved = s.get(j.id)
+    assert moved is not None and (moved.queue, moved.stage_index, moved.state) == ("video", 1, State.PENDING)
+    assert moved.result == {"script": {"hook": "h"}} and s.running("content") == set()
+    assert s.claim("video", "t2") == j.id
