@@ -59,6 +59,7 @@ local fields = cjson.decode(ARGV[5])
 for k, v in pairs(fields) do redis.call('HSET', jk, k, v) end
 if ARGV[3] ~= 'RETRY' then
   redis.call('HSET', jk, 'finished', ARGV[4])
+  redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
   local started = tonumber(redis.call('HGET', jk, 'started')) or tonumber(ARGV[4])
   redis.call('HSET', jk, 'execution_time', tonumber(ARGV[4]) - started)
 end
@@ -119,6 +120,20 @@ end
 return n
 """
 
+# An admin sends a dead job back to its queue with fresh attempts.
+_REQUEUE_DEAD = f"""
+local p = ARGV[1]
+local jk = KEYS[1]
+local id = redis.call('HGET', jk, 'id')
+if not id or redis.call('LREM', p .. 'dlq', 0, id) == 0 then return false end
+redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
+redis.call('SADD', p .. 'state:PENDING', id)
+redis.call('HSET', jk, 'state', 'PENDING', 'attempts', 0, 'status', 'requeued from the dead-letter queue',
+           'progress', 0, 'error', '', 'token', '', 'finished', 0)
+redis.call('ZADD', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), {_SCORE}, id)
+return id
+"""
+
 _CANCEL = """
 local p = ARGV[1]
 local jk = KEYS[1]
@@ -152,6 +167,7 @@ class JobStore:
         self._requeue = self.r.register_script(_REQUEUE_RUNNING)
         self._cancel = self.r.register_script(_CANCEL)
         self._advance = self.r.register_script(_ADVANCE)
+        self._requeue_dead = self.r.register_script(_REQUEUE_DEAD)
 
     def key(self, job_id: str) -> str:
         return f"{self.p}job:{job_id}"
@@ -248,12 +264,24 @@ class JobStore:
     def dlq(self, offset: int = 0, limit: int = 100) -> list[str]:
         return list(self.r.lrange(f"{self.p}dlq", offset, offset + limit - 1))
 
+    def finished_between(self, start: float, end: float) -> list[str]:
+        return list(self.r.zrangebyscore(f"{self.p}finished", start, end))
+
     def caps(self) -> dict[str, int]:
         """Queue caps set at run time (they outlive a Dispatcher restart)."""
         return {k: int(v) for k, v in self.r.hgetall(f"{self.p}caps").items()}
 
     def set_cap(self, queue: str, slots: int) -> None:
         self.r.hset(f"{self.p}caps", queue, slots)
+
+    def requeue_dead(self, job_id: str) -> bool:
+        return bool(self._requeue_dead(keys=[self.key(job_id)], args=[self.p]))
+
+    def purge_dlq(self) -> int:
+        """Empty the dead-letter queue (the job records stay, in state FAILURE)."""
+        n = int(self.r.llen(f"{self.p}dlq"))
+        self.r.delete(f"{self.p}dlq")
+        return n
 
     def publish(self, owner: str, event: dict[str, Any]) -> None:
         self.r.publish(f"{self.p}progress:{owner}", json.dumps(event))

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cluster.cli_jobs import add_parsers as add_job_parsers
+from cluster.cli_jobs import cmd_jobs, cmd_worker
 from cluster.settings import Settings
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError, ProviderError, ReelError
 from pipeline.plan import RenderPlan
@@ -227,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true")
     pl = sub.add_parser("platforms", help="list platform presets")
     pl.add_argument("--json", action="store_true")
+    add_job_parsers(sub)
     return parser
 
 
@@ -236,6 +239,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], dict[str, Any]]] = 
     "render": cmd_render,
     "voices": cmd_voices,
     "platforms": cmd_platforms,
+    "worker": cmd_worker,
+    "jobs": cmd_jobs,
 }
 
 
@@ -277,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": str(err), "field": err.field, "exit_code": err.code}))
         print(f"reels: error: {err}", file=sys.stderr)
         return err.code
-    if as_json:
-        print(json.dumps(result))
+    if as_json or args.command == "jobs":
+        print(json.dumps(result, indent=None if as_json else 2))
     elif "video" in result:
         print(result["video"])
     elif "plan" in result:

@@ -28,7 +28,14 @@ def start_ray(slots: dict[str, int] | None = None, address: str | None = None, n
         ray.init(address=address, namespace=NAMESPACE)
         return
     resources = {resource(q): float(n) for q, n in {**DEFAULT_SLOTS, **(slots or {})}.items() if n > 0}
-    ray.init(num_cpus=num_cpus, resources=resources, namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        resources=resources,
+        namespace=NAMESPACE,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
 
 
 def start_dispatcher(config: RuntimeConfig, caps: dict[str, int] | None = None) -> Runtime:

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from actors.queues import DEFAULT_SLOTS, parse_slots
+from actors.registry import RuntimeConfig
+from pipeline.errors import InvalidInputError
 from pipeline.providers import ProviderConfig
 
 
@@ -33,12 +36,31 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(60.0, gt=0)
     openai_max_retries: int = Field(1, ge=0, le=10)
 
+    # The job system (issue 3): Redis, Ray and the queues.
+    redis_url: str | None = None  # unset: `reels worker` starts a local redis-server in data_dir/redis
+    data_dir: Path = Path("reels-data")  # artifacts, outputs, work folders, the local Redis
+    ray_address: str | None = None  # join a running cluster ("auto" or host:port); unset: start Ray locally
+    queue_slots: str = ""  # e.g. "video=4,gpu=1": what this machine advertises (defaults in actors/queues.py)
+    allow_gpu_on_cpu: bool = False  # let gpu-queue jobs run on a machine without a GPU
+
     coqui_model_path: Path | None = None
     coqui_config_path: Path | None = None
 
     @property
     def llm_configured(self) -> bool:
         return self.openai_base_url is not None or self.openai_api_key is not None
+
+    def runtime(self, redis_url: str) -> RuntimeConfig:
+        """What the Dispatcher and workers need, as plain values."""
+        return RuntimeConfig(
+            redis_url, str(self.data_dir.resolve()), self.providers(), self.render_segments, self.allow_gpu_on_cpu
+        )
+
+    def slots(self) -> dict[str, int]:
+        try:
+            return {**DEFAULT_SLOTS, **parse_slots(self.queue_slots)}
+        except ValueError as e:
+            raise InvalidInputError("REELS_QUEUE_SLOTS", str(e)) from None
 
     def providers(self) -> ProviderConfig:
         """The plain values pipeline/ and Ray workers need to pick a writer and a voice."""

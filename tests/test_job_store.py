@@ -88,3 +88,18 @@ def test_advance_moves_a_workflow_to_its_next_stage_queue(redis_url: str) -> Non
     assert moved is not None and (moved.queue, moved.stage_index, moved.state) == ("video", 1, State.PENDING)
     assert moved.result == {"script": {"hook": "h"}} and s.running("content") == set()
     assert s.claim("video", "t2") == j.id
+
+
+def test_dead_letters_can_be_requeued_and_purged(redis_url: str) -> None:
+    s = JobStore(redis_url)
+    a, b = job(s), job(s)
+    for j, tok in ((a, "ta"), (b, "tb")):
+        assert s.claim("content", tok) == j.id
+        s.finish(j.id, tok, State.FAILURE, {"error": "x"}, stat="failed", dead_letter=True)
+    assert s.requeue_dead(a.id) and not s.requeue_dead(a.id)
+    back = s.get(a.id)
+    assert back is not None and (back.state, back.attempts, back.error) == (State.PENDING, 0, "")
+    assert s.claim("content", "again") == a.id
+    assert s.purge_dlq() == 1 and s.dlq() == []
+    dead = s.get(b.id)
+    assert dead is not None and dead.state == State.FAILURE  # purging keeps the record
