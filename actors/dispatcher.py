@@ -139,6 +139,7 @@ class Dispatcher:
             for q in QUEUES:
                 # A job marked running that no live attempt holds lost its update (e.g. Redis was down): requeue it.
                 self.store.requeue_running(q, sorted(self.store.running(q) - set(self.attempts)))
+            self._explain_waiting()
         for q in QUEUES:
             while self._running(q) < self.caps.get(q, 0):
                 token = uuid.uuid4().hex
@@ -164,6 +165,26 @@ class Dispatcher:
         self.started_total += 1
         self._publish(job_id)
         asyncio.get_event_loop().create_task(self._await(attempt))
+
+    def _explain_waiting(self) -> None:
+        """Jobs that cannot start tell why, instead of sitting silently in PENDING."""
+        for q in QUEUES:
+            if self.store.pending_count(q) == 0:
+                continue
+            reason = ""
+            has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+            if q == "gpu" and not has_gpu and not self.config.allow_gpu_on_cpu:
+                reason = (
+                    "waiting for a GPU node: this cluster has none (the autoscaler adds one when configured; "
+                    "REELS_ALLOW_GPU_ON_CPU=1 runs gpu jobs on CPUs)"
+                )
+            elif self.caps.get(q, 0) == 0:
+                reason = f"waiting: the {q} queue has 0 slots (raise it with the admin scale command)"
+            elif ray.cluster_resources().get(resource(q), 0) == 0:
+                reason = f"waiting for a node that serves the {q} queue"
+            if reason:
+                for job_id in self.store.pending_ids(q, 200):
+                    self.store.r.hset(self.store.key(job_id), "status", reason)
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()

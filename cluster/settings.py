@@ -58,9 +58,12 @@ class Settings(BaseSettings):
 
     def slots(self) -> dict[str, int]:
         try:
-            return {**DEFAULT_SLOTS, **parse_slots(self.queue_slots)}
+            slots = {**DEFAULT_SLOTS, **parse_slots(self.queue_slots)}
         except ValueError as e:
             raise InvalidInputError("REELS_QUEUE_SLOTS", str(e)) from None
+        if self.allow_gpu_on_cpu and slots["gpu"] == 0:
+            slots["gpu"] = 1  # gpu-queue jobs may run here on CPUs: advertise one slot for them
+        return slots
 
     def providers(self) -> ProviderConfig:
         """The plain values pipeline/ and Ray workers need to pick a writer and a voice."""

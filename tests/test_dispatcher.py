@@ -143,3 +143,10 @@ def test_batch_is_one_request_many_jobs(client: JobClient) -> None:
     with pytest.raises(InvalidInputError) as e:
         client.submit_batch("u", "t_sleep", [{"tag": "ok"}, {"tag": 5}])
     assert e.value.field == "items[1].params.tag"
+
+
+def test_gpu_job_on_a_cpu_only_cluster_says_it_is_waiting(client: JobClient) -> None:
+    job = client.submit("u", "process_ultra_quality_video", {"topic": "Stars", "size": "180x320"})
+    waiting = wait_for(lambda: (j := client.status(job.id)).status.startswith("waiting for a GPU node") and j, 10)
+    assert waiting.state == State.PENDING and "REELS_ALLOW_GPU_ON_CPU" in waiting.status
+    assert client.cancel(job.id) == "REVOKED"
