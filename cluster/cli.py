@@ -22,7 +22,7 @@ from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolErr
 from pipeline.plan import RenderPlan
 from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
 from pipeline.providers import make_engine, make_writer
-from pipeline.reel import ReelRequest, StageProgress, make_reel, prepare
+from pipeline.reel import ReelRequest, Renderer, StageProgress, make_reel, prepare
 from pipeline.render import render
 
 STAGES = ("script", "speech", "plan", "render", "export")
@@ -94,15 +94,11 @@ def cmd_make(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     out = Path(args.output) if args.output else settings.output_dir / f"{slug(args.topic)}.mp4"
     writer = make_writer(settings.providers(), args.script)
     engine = make_engine(settings.providers(), args.engine)
+    device = args.device or settings.device
+    segments = args.segments or settings.render_segments
     with stage_bars(not args.json) as progress:
         result = make_reel(
-            req,
-            writer,
-            engine,
-            out,
-            device=args.device or settings.device,
-            segments=settings.render_segments,
-            progress=progress,
+            req, writer, engine, out, device=device, progress=progress, renderer=_segment_renderer(segments, device)
         )
     o = result.plan.output
     return {
@@ -117,6 +113,21 @@ def cmd_make(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         "fps": o.fps,
         "title": result.script.title,
     }
+
+
+def _segment_renderer(segments: int, device: str) -> Renderer | None:
+    """segments > 1: frame ranges render in parallel on a local Ray (issue 3's segment-parallel render)."""
+    if segments <= 1:
+        return None
+    from actors.segments import render_plan
+    from cluster.runtime import start_ray
+
+    start_ray()
+
+    def renderer(plan: RenderPlan, out: Path, report: Callable[[float, str], None]) -> None:
+        render_plan(plan, out, segments, report, device)
+
+    return renderer
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -142,14 +153,17 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if not Path(track.path).is_file():
             raise InvalidMediaError(track.path, f"{track.role} audio referenced by the plan is missing")
     out = Path(args.output) if args.output else Path(args.plan).with_suffix(".mp4")
+    device = args.device or settings.device
+    parallel = _segment_renderer(args.segments or settings.render_segments, device)
     with stage_bars(not args.json) as progress:
-        render(
-            plan,
-            out,
-            device=args.device or settings.device,
-            segments=args.segments or settings.render_segments,
-            progress=lambda f, s: progress("render", f, s),
-        )
+
+        def report(f: float, s: str) -> None:
+            progress("render", f, s)
+
+        if parallel is None:
+            render(plan, out, device=device, progress=report)
+        else:
+            parallel(plan, out, report)
     return {
         "video": str(out),
         "frames": plan.frame_count,
@@ -205,6 +219,7 @@ def _content_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", help="voice id (see `reels voices`)")
     p.add_argument("--rate", type=float, help="speaking rate, 0.5–2.0")
     p.add_argument("--device", help="torch device for effects (cpu, cuda)")
+    p.add_argument("--segments", type=int, help="render N frame ranges in parallel on a local Ray, then join")
     p.add_argument("--json", action="store_true", help="print a JSON result instead of progress bars")
 
 
@@ -222,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("plan")
     r.add_argument("--output")
     r.add_argument("--device")
-    r.add_argument("--segments", type=int, help="render in N segments and join them")
+    r.add_argument("--segments", type=int, help="render N frame ranges in parallel on a local Ray, then join")
     r.add_argument("--json", action="store_true")
     v = sub.add_parser("voices", help="list voices of a speech engine")
     v.add_argument("--engine")

@@ -74,6 +74,8 @@ MODULES = ("tests.fault_tasks",)
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    if ray.is_initialized():  # a CLI test started its own local Ray in this process
+        ray.shutdown()
     slots = {**DEFAULT_SLOTS, "gpu": 0}
     ray.init(
         num_cpus=2,
