@@ -49,6 +49,13 @@ class Attempt:
     hard_sent: bool = False
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process (the benchmark reports the Dispatcher's)."""
+    with open("/proc/self/status") as f:
+        kb = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+    return round(kb / 1024, 1)
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Errors that retrying cannot fix: bad params, missing or corrupt input, a missing tool, bad credentials."""
     if isinstance(exc, ProviderError):
@@ -81,6 +88,7 @@ class Dispatcher:
             "started_total": self.started_total,
             "recovered": self._recovered,
             "pid": os.getpid(),
+            "rss_mb": _rss_mb(),
         }
 
     async def wake(self) -> None:

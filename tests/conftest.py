@@ -84,6 +84,8 @@ def ray_local() -> Iterator[None]:
         include_dashboard=False,
         object_store_memory=200 * 1024**2,
         log_to_driver=False,
+        # Workers import the test task types from this checkout, whatever the current directory.
+        runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}},
     )
     yield
     ray.shutdown()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,9 +130,9 @@ def test_unknown_platform(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_bad_options_get_one_line_naming_the_field(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], needle: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, err = run(capsys, "make", "Topic", *args)
     assert code == 2 and needle in err and "Traceback" not in err
     assert not err.startswith("script"), "refused before any stage ran"
