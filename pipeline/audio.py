@@ -47,6 +47,23 @@ def load_audio(path: str | Path, rate: int = MIX_RATE) -> np.ndarray:
     return np.concatenate(chunks, axis=1).T.astype(np.float32)
 
 
+def probe_audio(path: str | Path) -> None:
+    """Cheap check that a file exists and holds a decodable audio stream (the full decode comes later)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidMediaError(str(p), "no such file")
+    if p.stat().st_size == 0:
+        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    try:
+        with av.open(str(p)) as c:
+            if not c.streams.audio:
+                raise InvalidMediaError(str(p), "has no audio stream")
+            if next(c.decode(audio=0), None) is None:
+                raise InvalidMediaError(str(p), "audio stream holds no samples")
+    except av.FFmpegError as e:
+        raise InvalidMediaError(str(p), f"cannot decode audio ({e.strerror or e})") from None
+
+
 def fit_length(audio: np.ndarray, n: int, loop: bool = True) -> np.ndarray:
     """Loop (or pad with silence) and cut to exactly n samples."""
     if len(audio) >= n:

@@ -17,7 +17,9 @@ from pipeline.errors import InvalidInputError
 
 
 class Effect(Protocol):
-    on_output: ClassVar[bool]  # False: applied to the source before it is fitted to the frame (fewer pixels)
+    # False: applied to the source before it is fitted to the frame (fewer pixels).
+    # True: a per-pixel gain on the finished frame; such effects also provide gain(h, w, device).
+    on_output: ClassVar[bool]
 
     def apply(self, frames: Tensor, t: Tensor) -> Tensor: ...
 

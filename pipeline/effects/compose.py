@@ -23,6 +23,14 @@ def mix_channels(frames: Tensor, m: Tensor, b: Tensor) -> Tensor:
     return out
 
 
+def pool2(x: Tensor) -> Tensor:
+    """2x2 average (chroma subsampling); strided adds beat avg_pool2d on CPU by almost 2x."""
+    out = x[..., 0::2, 0::2] + x[..., 1::2, 0::2]
+    out += x[..., 0::2, 1::2]
+    out += x[..., 1::2, 1::2]
+    return out.mul_(0.25)
+
+
 def _resize(frames: Tensor, h: int, w: int) -> Tensor:
     if frames.shape[-2:] == (h, w):
         return frames

@@ -27,7 +27,10 @@ class Vignette:
     # Applied to the fitted output frame (True) or to the source before fitting (False, cheaper).
     on_output: ClassVar[bool] = True
 
+    def gain(self, h: int, w: int, device: torch.device) -> Tensor:
+        """The per-pixel gain (1 in the centre); the renderer applies it to luma and chroma directly."""
+        return vignette_mask(h, w, self.strength, self.radius, device)
+
     def apply(self, frames: Tensor, t: Tensor) -> Tensor:
         h, w = frames.shape[-2:]
-        mask = vignette_mask(h, w, self.strength, self.radius, frames.device).to(frames.dtype)
-        return frames * mask
+        return frames * self.gain(h, w, frames.device).to(frames.dtype)
