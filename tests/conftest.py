@@ -95,7 +95,7 @@ def ray_local() -> Iterator[None]:
 def system(ray_local: None, redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = tmp_path_factory.mktemp("data")
     config = RuntimeConfig(
-        redis_server.url, str(data), backoff_scale=0.01, task_modules=MODULES, progress_interval_s=0.0
+        redis_server.url, str(data), backoff_scale=0.01, task_modules=MODULES, progress_interval_s=0.1
     )
     runtime = start_dispatcher(config)
     yield {"config": config, "dispatcher": runtime.dispatcher, "data": data, "redis": redis_server}

@@ -7,13 +7,16 @@ import time
 from actors.job_store import JobStore
 from actors.jobs import Job, State
 
+# A key prefix of their own: the session's Dispatcher (prefix reels:) must not claim these jobs.
+UNIT = "unit:"
+
 
 def job(store: JobStore, priority: int = 5, queue: str = "content", owner: str = "u1") -> Job:
     return store.create(Job(Job.new_id(), owner, "generate_content", queue, priority, {"topic": "x"}))
 
 
 def test_higher_priority_first_and_fifo_within_a_priority(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     low1, high, low2, mid = job(s, 0), job(s, 10), job(s, 0), job(s, 5)
     order = [s.claim("content", f"t{i}") for i in range(5)]
     assert order == [high.id, mid.id, low1.id, low2.id, None]
@@ -23,7 +26,7 @@ def test_higher_priority_first_and_fifo_within_a_priority(redis_url: str) -> Non
 
 
 def test_only_the_current_attempt_may_report_or_finish(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     j = job(s)
     s.claim("content", "right")
     assert s.report(j.id, "stale", 50, "x", "s") is None
@@ -38,7 +41,7 @@ def test_only_the_current_attempt_may_report_or_finish(redis_url: str) -> None:
 
 
 def test_retry_waits_until_due_then_requeues_in_place(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     j = job(s, priority=3)
     s.claim("content", "a1")
     assert s.finish(j.id, "a1", State.RETRY, {"error": "boom"}, stat="retried", retry_at=time.time() + 60)
@@ -50,7 +53,7 @@ def test_retry_waits_until_due_then_requeues_in_place(redis_url: str) -> None:
 
 
 def test_cancel_pending_and_running(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     a, b = job(s), job(s)
     assert s.cancel(a.id) == "REVOKED" and s.claim("content", "t") == b.id
     assert s.cancel(b.id) == "CANCELLING"
@@ -60,7 +63,7 @@ def test_cancel_pending_and_running(redis_url: str) -> None:
 
 
 def test_failure_lands_in_the_dead_letter_queue(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     j = job(s)
     s.claim("content", "t")
     s.finish(j.id, "t", State.FAILURE, {"error": "bad", "traceback": "Traceback..."}, stat="failed", dead_letter=True)
@@ -70,7 +73,7 @@ def test_failure_lands_in_the_dead_letter_queue(redis_url: str) -> None:
 
 
 def test_requeue_running_after_a_dispatcher_restart(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     a, b = job(s, 1), job(s, 9)
     s.claim("content", "t1")
     s.claim("content", "t2")
@@ -79,7 +82,7 @@ def test_requeue_running_after_a_dispatcher_restart(redis_url: str) -> None:
 
 
 def test_advance_moves_a_workflow_to_its_next_stage_queue(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     j = job(s, priority=7)
     s.claim("content", "t")
     assert not s.advance(j.id, "stale", "video", {}, "x")
@@ -91,7 +94,7 @@ def test_advance_moves_a_workflow_to_its_next_stage_queue(redis_url: str) -> Non
 
 
 def test_dead_letters_can_be_requeued_and_purged(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     a, b = job(s), job(s)
     for j, tok in ((a, "ta"), (b, "tb")):
         assert s.claim("content", tok) == j.id

@@ -22,6 +22,9 @@ from actors.maintenance import (
 )
 from tests.services import wait_for
 
+# A key prefix of their own: the session's Dispatcher (prefix reels:) must not claim these jobs.
+UNIT = "unit:"
+
 
 def finished(s: JobStore, state: State, seconds: float = 1.0, task_type: str = "generate_content") -> str:
     j = s.create(Job(Job.new_id(), "u", task_type, "content", 5, {}))
@@ -40,7 +43,7 @@ def finished(s: JobStore, state: State, seconds: float = 1.0, task_type: str = "
 
 
 def test_cleanup_removes_work_of_finished_or_unknown_jobs_only(redis_url: str, tmp_path: Path) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     done = finished(s, State.SUCCESS)
     live = s.create(Job(Job.new_id(), "u", "generate_content", "content", 5, {}))
     for name in (done, live.id, "ghost"):
@@ -52,7 +55,7 @@ def test_cleanup_removes_work_of_finished_or_unknown_jobs_only(redis_url: str, t
 
 
 def test_failure_rate_alert(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     schedule = Schedule(failure_rate_alert=0.2, min_sample=5)
     for _ in range(9):
         finished(s, State.SUCCESS)
@@ -66,7 +69,7 @@ def test_failure_rate_alert(redis_url: str) -> None:
 
 
 def test_usage_snapshot_and_daily_report(redis_url: str) -> None:
-    s = JobStore(redis_url)
+    s = JobStore(redis_url, UNIT)
     for seconds in (1.0, 2.0, 3.0, 10.0):
         finished(s, State.SUCCESS, seconds)
     finished(s, State.FAILURE, 1.0, "generate_speech")
@@ -88,6 +91,6 @@ def test_scheduler_actor_runs_each_job_on_its_interval(ray_local: None, redis_ur
         )
         assert status["runs"]["cleanup_temp_files"] >= 2 and status["runs"]["check_failed_tasks"] >= 2
         assert status["runs"]["generate_daily_report"] == 1
-        assert JobStore(redis_url).r.exists("reels:usage:latest")
+        assert JobStore(redis_url, UNIT).r.exists("reels:usage:latest")
     finally:
         ray.kill(actor)
