@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from pipeline.errors import InvalidMediaError
+from pipeline.files import require_media_file
 
 MIX_RATE = 48_000
 
@@ -24,11 +25,7 @@ def resample(audio: np.ndarray, rate: int, target: int = MIX_RATE) -> np.ndarray
 
 def load_audio(path: str | Path, rate: int = MIX_RATE) -> np.ndarray:
     """Any audio file FFmpeg reads -> float32 stereo (n, 2) at `rate`."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidMediaError(str(p), "no such file")
-    if p.stat().st_size == 0:
-        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    p = require_media_file(path)
     chunks: list[np.ndarray] = []
     try:
         with av.open(str(p)) as c:
@@ -49,11 +46,7 @@ def load_audio(path: str | Path, rate: int = MIX_RATE) -> np.ndarray:
 
 def probe_audio(path: str | Path) -> None:
     """Cheap check that a file exists and holds a decodable audio stream (the full decode comes later)."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidMediaError(str(p), "no such file")
-    if p.stat().st_size == 0:
-        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    p = require_media_file(path)
     try:
         with av.open(str(p)) as c:
             if not c.streams.audio:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pipeline.errors import InvalidMediaError
+from pipeline.files import require_media_file
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 
@@ -33,11 +34,7 @@ class MediaInfo:
 
 def probe_video(path: str | Path) -> MediaInfo:
     """Open a video with FFmpeg and check it has decodable frames; errors name the file."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidMediaError(str(p), "no such file")
-    if p.stat().st_size == 0:
-        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    p = require_media_file(path)
     try:
         with av.open(str(p)) as c:
             if not c.streams.video:

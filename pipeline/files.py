@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.errors import InvalidMediaError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -34,3 +36,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 def write_text_atomic(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def require_media_file(path: str | Path) -> Path:
+    """The path of an existing, non-empty file; otherwise an InvalidMediaError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidMediaError(str(p), "no such file")
+    if p.stat().st_size == 0:
+        raise InvalidMediaError(str(p), "file is empty (0 bytes)")
+    return p
