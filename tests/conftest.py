@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 
-from actors.client import JobClient
-from actors.queues import DEFAULT_SLOTS, resource
-from actors.registry import RuntimeConfig
-from cluster.runtime import start_dispatcher
+# Ray and the job system are imported inside the fixtures that need them: the Coqui test runs this conftest in an
+# environment that has neither.
 from tests.media import make_clip, make_tone
 
 
@@ -73,6 +70,10 @@ MODULES = ("tests.fault_tasks",)
 
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
+    import ray
+
+    from actors.queues import DEFAULT_SLOTS, resource
+
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     if ray.is_initialized():  # a CLI test started its own local Ray in this process
         ray.shutdown()
@@ -93,6 +94,11 @@ def ray_local() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def system(ray_local: None, redis_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import ray
+
+    from actors.registry import RuntimeConfig
+    from cluster.runtime import start_dispatcher
+
     data = tmp_path_factory.mktemp("data")
     config = RuntimeConfig(
         redis_server.url, str(data), backoff_scale=0.01, task_modules=MODULES, progress_interval_s=0.1
@@ -103,8 +109,13 @@ def system(ray_local: None, redis_server: Any, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture
-def client(system: dict[str, Any], redis_url: str) -> Iterator[JobClient]:
+def client(system: dict[str, Any], redis_url: str) -> Iterator[Any]:
     """A fresh database per test; caps back to defaults afterwards."""
+    import ray
+
+    from actors.client import JobClient
+    from actors.queues import DEFAULT_SLOTS
+
     yield JobClient(redis_url, MODULES)
     d = system["dispatcher"]
     for q, n in DEFAULT_SLOTS.items():
