@@ -169,10 +169,12 @@ class Dispatcher:
             name=f"{spec.name}:{job_id[:8]}",
         ).remote(job_id, token, self.config)
         attempt = Attempt(job_id, token, queue, spec, ref)
+        # Track and await the attempt before anything else can fail: an attempt nobody awaits would hold its job
+        # in PROGRESS for ever (seen when Redis died between these lines).
         self.attempts[job_id] = attempt
+        asyncio.get_event_loop().create_task(self._await(attempt))
         self.started_total += 1
         self._publish(job_id)
-        asyncio.get_event_loop().create_task(self._await(attempt))
 
     def _explain_waiting(self) -> None:
         """Jobs that cannot start tell why, instead of sitting silently in PENDING."""
@@ -274,9 +276,13 @@ class Dispatcher:
         self._publish(a.job_id)
 
     def _publish(self, job_id: str) -> None:
-        job: Job | None = self.store.get(job_id)
-        if job is not None:
-            self.store.publish(job.owner, event(job))
+        """State-change events are best effort: the job hash is the record, the channel only tells watchers."""
+        try:
+            job: Job | None = self.store.get(job_id)
+            if job is not None:
+                self.store.publish(job.owner, event(job))
+        except redis.RedisError as e:
+            log.warning("could not publish the state of %s (%s)", job_id, e)
 
 
 def actor_class() -> Any:

@@ -158,7 +158,10 @@ return state
 class JobStore:
     def __init__(self, url: str, prefix: str = "reels:") -> None:
         # redis-py's return types are unions of sync and async results; decode_responses=True makes them str.
-        self.r: Any = redis.Redis.from_url(url, decode_responses=True)
+        # Timeouts: a call on a half-dead connection fails (and is retried or requeued) instead of hanging forever.
+        self.r: Any = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
+        )
         self.p = prefix
         self._claim = self.r.register_script(_CLAIM)
         self._progress = self.r.register_script(_PROGRESS)

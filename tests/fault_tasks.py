@@ -21,7 +21,7 @@ class Probe(Params):
 
 
 def _r(ctx: StageContext) -> Any:
-    return redis.Redis.from_url(ctx.config.redis_url, decode_responses=True)
+    return redis.Redis.from_url(ctx.config.redis_url, decode_responses=True, socket_timeout=10)
 
 
 def sleep_task(p: Probe, ctx: StageContext) -> dict[str, Any]:

@@ -76,6 +76,11 @@ def test_redis_restart_loses_no_job_record(client: JobClient, system: dict[str, 
     server.kill()  # SIGKILL: only what the AOF holds survives
     server.start()
     for i in ids:
-        assert client.wait(i, 90).state == State.SUCCESS
+        try:
+            assert client.wait(i, 90).state == State.SUCCESS
+        except TimeoutError:
+            job = client.status(i)
+            ping = ray.get(system["dispatcher"].ping.remote())
+            raise AssertionError(f"{job} running={client.store.running('content')} dispatcher={ping}") from None
     assert len(client.store.owner_jobs("u", 0, 100)) == 10
     no_overlap_per_tag(system["config"].redis_url)
