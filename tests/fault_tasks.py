@@ -73,7 +73,7 @@ def crash_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
 
 register(TaskSpec("t_sleep", "content", Probe, sleep_task, max_retries=0, soft_limit_s=30, hard_limit_s=60))
 register(TaskSpec("t_sleep_retry", "content", Probe, sleep_task, max_retries=5, backoff_s=20))
-register(TaskSpec("t_flaky", "content", Probe, flaky_task, max_retries=2, backoff_s=10))
+register(TaskSpec("t_flaky", "content", Probe, flaky_task, max_retries=2, backoff_s=50))
 register(TaskSpec("t_invalid", "content", Probe, invalid_task, max_retries=3, backoff_s=10))
 register(TaskSpec("t_soft", "content", Probe, sleep_task, max_retries=0, soft_limit_s=1, hard_limit_s=20))
 register(TaskSpec("t_stuck", "content", Probe, stuck_task, max_retries=0, soft_limit_s=1, hard_limit_s=2.5))
