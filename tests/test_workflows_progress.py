@@ -12,6 +12,7 @@ import redis
 from actors.client import JobClient
 from actors.jobs import State
 from tests.media import ffprobe, stream
+from tests.services import wait_for
 
 
 def listen(url: str, channel: str, events: list[dict[str, Any]], stop: threading.Event) -> threading.Thread:
@@ -49,7 +50,7 @@ def test_progress_events_reach_the_owner_channel(client: JobClient, system: dict
     thread = listen(system["config"].redis_url, client.store.channel("carol"), events, stop)
     job = client.submit("carol", "t_sleep", {"tag": "p", "seconds": 1.0})
     client.wait(job.id, 30)
-    time.sleep(0.2)  # let the last published message arrive
+    wait_for(lambda: any(e["task_id"] == job.id and e["state"] == "SUCCESS" for e in events))
     stop.set()
     thread.join()
     mine = [e for e in events if e["task_id"] == job.id]
