@@ -20,6 +20,10 @@ class JobClient:
         self.store = JobStore(redis_url)
 
     def _dispatcher(self) -> Any | None:
+        """The running Dispatcher when this process is connected to Ray; None otherwise (the Dispatcher polls Redis
+        every few tens of milliseconds, so new jobs and cancel flags still reach it)."""
+        if not ray.is_initialized():
+            return None  # ray.get_actor would start a whole local Ray just to find nothing
         try:
             return ray.get_actor(NAME, namespace=NAMESPACE)
         except ValueError:
