@@ -195,17 +195,7 @@ def make_plan(tmp: Path, seconds: float, width: int, height: int) -> RenderPlan:
 
 
 def encoder_options(plan: RenderPlan) -> dict[str, str]:
-    fn = getattr(render_module, "_video_options", None)
-    if fn is not None:
-        return dict(fn(plan))
-    o = plan.output  # the renderer's settings as of this benchmark's writing
-    return {
-        "crf": str(o.crf),
-        "preset": o.preset,
-        "maxrate": f"{o.max_kbps}k",
-        "bufsize": f"{2 * o.max_kbps}k",
-        "x264-params": f"keyint={2 * o.fps}:min-keyint={o.fps}:scenecut=0",
-    }
+    return dict(render_module.video_options(plan))
 
 
 def decode_frames(path: Path) -> list[av.VideoFrame]:

@@ -22,8 +22,8 @@ def _listening(port: int) -> bool:
 class LocalRedis:
     """Started by `reels worker`/`reels serve` when REELS_REDIS_URL is unset; stopped (by PID) on exit."""
 
-    def __init__(self, data_dir: Path, port: int = DEFAULT_PORT) -> None:
-        self.dir, self.port = data_dir / "redis", port
+    def __init__(self, data_dir: Path, port: int = DEFAULT_PORT, fsync_always: bool = False) -> None:
+        self.dir, self.port, self.fsync_always = data_dir / "redis", port, fsync_always
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -53,6 +53,8 @@ class LocalRedis:
                 str(self.dir),
                 "--protected-mode",
                 "yes",
+                "--appendfsync",
+                "always" if self.fsync_always else "everysec",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -67,5 +69,12 @@ class LocalRedis:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like (only what the AOF holds survives)."""
+        if self.proc is not None:
+            self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None

@@ -43,7 +43,8 @@ def split_frames(total: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _video_options(plan: RenderPlan) -> dict[str, str]:
+def video_options(plan: RenderPlan) -> dict[str, str]:
+    """libx264 settings for a plan (public: the benchmark encodes its limit with exactly these)."""
     o = plan.output
     return {
         "crf": str(o.crf),
@@ -68,7 +69,7 @@ def encode_segment(
     o = plan.output
     comp = Compositor(plan, device)
     with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=o.fps, options=_video_options(plan))
+        stream = out.add_stream("libx264", rate=o.fps, options=video_options(plan))
         stream.width, stream.height, stream.pix_fmt = o.width, o.height, "yuv420p"
         cc = stream.codec_context
         cc.time_base = Fraction(1, o.fps)

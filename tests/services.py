@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import redis
+from cluster.redis_local import LocalRedis
 
 
 def free_port() -> int:
@@ -30,61 +27,12 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):  # type:
         time.sleep(interval)
 
 
-@dataclass
-class RedisServer:
-    dir: Path
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
+class RedisServer(LocalRedis):
+    """The project's own local redis-server with every write fsynced: the fault tests SIGKILL it."""
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def __init__(self, data_dir: Path, port: int) -> None:
+        super().__init__(data_dir, port, fsync_always=True)
 
-    def start(self) -> RedisServer:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            raise RuntimeError("redis-server is not installed (scripts/install.sh installs it)")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [
-                exe,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.dir),
-                "--save",
-                "",
-                "--protected-mode",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        wait_for(lambda: _ping(client))
+    def start(self, timeout_s: float = 10.0) -> RedisServer:  # type: ignore[override]
+        super().start(timeout_s)
         return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
-def _ping(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
