@@ -147,6 +147,9 @@ class Dispatcher:
             for q in QUEUES:
                 # A job marked running that no live attempt holds lost its update (e.g. Redis was down): requeue it.
                 self.store.requeue_running(q, sorted(self.store.running(q) - set(self.attempts)))
+            # Caps set through Redis (the HTTP API's admin scale) reach this loop within a second.
+            self.caps.update(self.store.caps())
+            self.store.heartbeat(self.caps, {q: self._running(q) for q in QUEUES})
             self._explain_waiting()
         for q in QUEUES:
             while self._running(q) < self.caps.get(q, 0):

@@ -277,6 +277,17 @@ class JobStore:
     def set_cap(self, queue: str, slots: int) -> None:
         self.r.hset(f"{self.p}caps", queue, slots)
 
+    def heartbeat(self, caps: dict[str, int], running: dict[str, int]) -> None:
+        """The Dispatcher says it is alive and what its queues hold (readiness and queue stats read this)."""
+        state = {"time": time.time(), "caps": json.dumps(caps), "running": json.dumps(running)}
+        self.r.hset(f"{self.p}dispatcher", mapping=state)
+
+    def dispatcher_state(self) -> dict[str, Any] | None:
+        raw = self.r.hgetall(f"{self.p}dispatcher")
+        if not raw:
+            return None
+        return {"age_s": time.time() - float(raw["time"]), "caps": json.loads(raw["caps"])}
+
     def requeue_dead(self, job_id: str) -> bool:
         return bool(self._requeue_dead(keys=[self.key(job_id)], args=[self.p]))
 

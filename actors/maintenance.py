@@ -87,23 +87,8 @@ def update_usage_statistics(store: JobStore, now: float | None = None) -> dict[s
 
 def durations_by_type(store: JobStore, start: float, end: float) -> dict[str, dict[str, float]]:
     """p50/p95 execution time and counts of tasks finished in [start, end], per task type."""
-    samples: dict[str, list[float]] = {}
-    failed: dict[str, int] = {}
-    for i in store.finished_between(start, end):
-        task_type, state, took = store.r.hmget(store.key(i), "task_type", "state", "execution_time")
-        if task_type is None:
-            continue
-        if state == State.SUCCESS:
-            samples.setdefault(task_type, []).append(float(took or 0))
-        elif state == State.FAILURE:
-            failed[task_type] = failed.get(task_type, 0) + 1
-    out = {}
-    for t in sorted(set(samples) | set(failed)):
-        xs = sorted(samples.get(t, []))
-        p50 = statistics.median(xs) if xs else 0.0
-        p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))] if xs else 0.0
-        out[t] = {"succeeded": len(xs), "failed": failed.get(t, 0), "p50_s": round(p50, 3), "p95_s": round(p95, 3)}
-    return out
+    types: dict[str, dict[str, float]] = performance(store, end - start, now=end)["task_types"]
+    return types
 
 
 def generate_daily_report(store: JobStore, day: dt.date) -> dict[str, Any]:
@@ -155,3 +140,46 @@ class Scheduler:
             except Exception:
                 log.exception("maintenance job failed")
             await asyncio.sleep(min(1.0, s.failed_check_s, s.usage_s, s.cleanup_s))
+
+
+def performance(store: JobStore, window_s: float, now: float | None = None, sample: int = 20_000) -> dict[str, Any]:
+    """Throughput, success and retry-success rates and p50/p95 per task type over the last `window_s` seconds."""
+    now = now or time.time()
+    ids = list(store.r.zrevrangebyscore(f"{store.p}finished", now, now - window_s, start=0, num=sample))
+    with store.r.pipeline(transaction=False) as pipe:
+        for i in ids:
+            pipe.hmget(store.key(i), "task_type", "state", "execution_time", "attempts")
+        rows = pipe.execute()
+    samples: dict[str, list[float]] = {}
+    failed: dict[str, int] = {}
+    succeeded = retried = retried_ok = 0
+    for task_type, state, took, attempts in rows:
+        if task_type is None or state not in (State.SUCCESS, State.FAILURE):
+            continue
+        ok = state == State.SUCCESS
+        succeeded += ok
+        if int(attempts or 0) > 1:
+            retried += 1
+            retried_ok += ok
+        if ok:
+            samples.setdefault(task_type, []).append(float(took or 0))
+        else:
+            failed[task_type] = failed.get(task_type, 0) + 1
+    types = {}
+    for t in sorted(set(samples) | set(failed)):
+        xs = sorted(samples.get(t, []))
+        types[t] = {
+            "succeeded": len(xs),
+            "failed": failed.get(t, 0),
+            "p50_s": round(statistics.median(xs), 3) if xs else 0.0,
+            "p95_s": round(xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))], 3) if xs else 0.0,
+        }
+    total = succeeded + sum(failed.values())
+    return {
+        "window_s": window_s,
+        "finished": total,
+        "throughput_per_minute": round(total / (window_s / 60), 3),
+        "success_rate": round(succeeded / total, 4) if total else None,
+        "retry_success_rate": round(retried_ok / retried, 4) if retried else None,
+        "task_types": types,
+    }

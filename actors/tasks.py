@@ -87,6 +87,10 @@ class OptimizeParams(Params):
     size: str | None = None
 
 
+class RenderPlanParams(Params):
+    plan: str  # path of a RenderPlan JSON the API checked and stored in the data folder
+
+
 class BatchParams(Params):
     items: list[VideoParams] = Field(min_length=1, max_length=100)
 
@@ -246,6 +250,28 @@ def optimize_video_for_platform(p: OptimizeParams, ctx: StageContext) -> dict[st
     return {"video": str(out), "platform": preset.name}
 
 
+def render_edited_plan(p: RenderPlanParams, ctx: StageContext) -> dict[str, Any]:
+    """Render a user's edited RenderPlan (retimed captions, new style, trimmed layers) with fresh SRT/VTT."""
+    from pipeline.captions import to_srt, to_vtt
+    from pipeline.files import write_text_atomic
+    from pipeline.plan import RenderPlan
+
+    plan = RenderPlan.load(p.plan)
+    out = _outputs(ctx) / "reel.mp4"
+    _render_into(ctx, plan, out)
+    pages = list(plan.captions.pages)
+    write_text_atomic(out.with_suffix(".srt"), to_srt(pages))
+    write_text_atomic(out.with_suffix(".vtt"), to_vtt(pages))
+    plan.save(out.with_suffix(".plan.json"))
+    return {
+        "video": str(out),
+        "srt": str(out.with_suffix(".srt")),
+        "vtt": str(out.with_suffix(".vtt")),
+        "plan": str(out.with_suffix(".plan.json")),
+        "duration": round(plan.frame_count / plan.output.fps, 3),
+    }
+
+
 def batch_generate_videos(p: BatchParams, ctx: StageContext) -> dict[str, Any]:
     """Bulk processing inside one video slot: items render one after another."""
     videos = []
@@ -283,6 +309,7 @@ register(TaskSpec("generate_speech", S, SpeechParams, generate_speech, soft_limi
 register(TaskSpec("generate_video", V, VideoParams, generate_video))
 register(TaskSpec("generate_advanced_video", V, VideoParams, generate_advanced_video))
 register(TaskSpec("optimize_video_for_platform", V, OptimizeParams, optimize_video_for_platform))
+register(TaskSpec("render_plan", V, RenderPlanParams, render_edited_plan))
 register(
     TaskSpec("batch_generate_videos", V, BatchParams, batch_generate_videos, soft_limit_s=7200, hard_limit_s=10800)
 )

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from cluster.cli_jobs import add_parsers as add_job_parsers
 from cluster.cli_jobs import cmd_jobs, cmd_worker
+from cluster.cli_serve import add_parsers as add_serve_parsers
+from cluster.cli_serve import cmd_serve, cmd_users
 from cluster.settings import Settings
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError, ProviderError, ReelError
 from pipeline.plan import RenderPlan
@@ -245,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("platforms", help="list platform presets")
     pl.add_argument("--json", action="store_true")
     add_job_parsers(sub)
+    add_serve_parsers(sub)
     return parser
 
 
@@ -256,6 +259,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], dict[str, Any]]] = 
     "platforms": cmd_platforms,
     "worker": cmd_worker,
     "jobs": cmd_jobs,
+    "serve": cmd_serve,
+    "users": cmd_users,
 }
 
 

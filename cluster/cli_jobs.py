@@ -7,6 +7,7 @@ import contextlib
 import json
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from actors.client import JobClient
@@ -18,37 +19,52 @@ from pipeline.errors import InvalidInputError
 
 
 def redis_url(settings: Settings) -> str:
-    return settings.redis_url or LocalRedis(settings.data_dir).url
+    return settings.redis_url or LocalRedis(settings.data_dir, settings.local_redis_port).url
+
+
+@contextlib.contextmanager
+def job_system(settings: Settings, address: str | None) -> Iterator[tuple[str, Any]]:
+    """Redis (a local redis-server when REELS_REDIS_URL is unset), Ray (started or joined), the Dispatcher and the
+    maintenance Scheduler; all stopped again on exit. Yields the Redis URL and the Dispatcher handle."""
+    import ray
+
+    from actors.maintenance import SCHEDULER_NAME, Schedule, Scheduler
+    from cluster.runtime import start_dispatcher, start_ray
+
+    local = None if settings.redis_url else LocalRedis(settings.data_dir, settings.local_redis_port)
+    url = settings.redis_url or local.start()  # type: ignore[union-attr]
+    slots = settings.slots()
+    try:
+        start_ray(slots, address or settings.ray_address)
+        runtime = start_dispatcher(settings.runtime(url), slots)
+        scheduler: Any = ray.remote(Scheduler)
+        scheduler.options(name=SCHEDULER_NAME, lifetime="detached", get_if_exists=True, num_cpus=0).remote(
+            url, str(settings.data_dir.resolve()), Schedule()
+        )
+        yield url, runtime.dispatcher
+    finally:
+        ray.shutdown()
+        if local is not None:
+            local.stop()
+
+
+def wait_for_stop(seconds: float | None) -> None:
+    """Block until Ctrl-C, SIGTERM or `seconds`."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait(seconds or None)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """Start Ray (or join --address), the Dispatcher and the maintenance Scheduler; serve until interrupted."""
     import ray
 
-    from actors.maintenance import SCHEDULER_NAME, Schedule, Scheduler
-    from cluster.runtime import start_dispatcher, start_ray
-
-    local = None if settings.redis_url else LocalRedis(settings.data_dir)
-    url = settings.redis_url or local.start()  # type: ignore[union-attr]
-    slots = settings.slots()
-    try:
-        start_ray(slots, args.address or settings.ray_address)
-        runtime = start_dispatcher(settings.runtime(url), slots)
-        scheduler: Any = ray.remote(Scheduler)
-        scheduler.options(name=SCHEDULER_NAME, lifetime="detached", get_if_exists=True, num_cpus=0).remote(
-            url, str(settings.data_dir.resolve()), Schedule()
-        )
-        state = ray.get(runtime.dispatcher.ping.remote())
+    with job_system(settings, args.address) as (url, dispatcher):
+        state = ray.get(dispatcher.ping.remote())
         print(f"reels worker: redis {url}, queues {state['caps']}; Ctrl-C to stop", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait(args.seconds if args.seconds else None)
-        return {"stopped": True}
-    finally:
-        ray.shutdown()
-        if local is not None:
-            local.stop()
+        wait_for_stop(args.seconds)
+    return {"stopped": True}
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from actors.queues import DEFAULT_SLOTS, parse_slots
 from actors.registry import RuntimeConfig
 from pipeline.errors import InvalidInputError
 from pipeline.providers import ProviderConfig
+from serve_app.config import ApiConfig
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     queue_slots: str = ""  # e.g. "video=4,gpu=1": what this machine advertises (defaults in actors/queues.py)
     allow_gpu_on_cpu: bool = False  # let gpu-queue jobs run on a machine without a GPU
 
+    # The HTTP API (issue 4).
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_submit_per_minute: int = Field(1200, ge=1)  # per user
+    api_max_body_bytes: int = Field(1_048_576, ge=1024)
+    api_link_secret: SecretStr | None = None  # signs download links; unset: generated once, kept in Redis
+    api_max_replicas: int = Field(2, ge=1)
+    local_redis_port: int = Field(6399, ge=1, le=65535)  # the redis-server started when REELS_REDIS_URL is unset
+
     coqui_model_path: Path | None = None
     coqui_config_path: Path | None = None
 
@@ -54,6 +64,16 @@ class Settings(BaseSettings):
         """What the Dispatcher and workers need, as plain values."""
         return RuntimeConfig(
             redis_url, str(self.data_dir.resolve()), self.providers(), self.render_segments, self.allow_gpu_on_cpu
+        )
+
+    def api(self, redis_url: str) -> ApiConfig:
+        return ApiConfig(
+            redis_url,
+            str(self.data_dir.resolve()),
+            self.providers(),
+            submit_per_minute=self.api_submit_per_minute,
+            max_body_bytes=self.api_max_body_bytes,
+            link_secret=self.api_link_secret.get_secret_value() if self.api_link_secret else None,
         )
 
     def slots(self) -> dict[str, int]:

@@ -1,0 +1,99 @@
+"""Admin controls (admin role only): cleanup, requeue, scale, the dead-letter queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from actors.queues import QUEUES
+from serve_app.api.deps import AdminUser, Service
+from serve_app.api.schemas import Count, DeadList, DeadTask, ScaleResult, TaskStatus
+from serve_app.api.services import API
+
+router = APIRouter(prefix=f"{API}/tasks/admin", tags=["admin"])
+QueueName = Annotated[str, Query(pattern="^(" + "|".join(QUEUES) + ")$", description="content, speech, video, gpu …")]
+
+
+@router.post("/cleanup", response_model=Count)
+async def cleanup(admin: AdminUser, service: Service) -> Count:
+    """Remove leftover work folders; requeue tasks running past their hard time limit."""
+    out = service.cleanup()
+    return Count(
+        count=out["removed_work_dirs"] + out["requeued_stuck"],
+        detail=f"removed {out['removed_work_dirs']} work folder(s), requeued {out['requeued_stuck']} stuck task(s)",
+    )
+
+
+@router.post("/requeue", response_model=Count)
+async def requeue(
+    admin: AdminUser, service: Service, max_age_hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24
+) -> Count:
+    """Requeue dead-lettered tasks that failed within the last `max_age_hours`."""
+    n = service.requeue_failed(max_age_hours)
+    return Count(count=n, detail=f"requeued {n} failed task(s) from the last {max_age_hours:g} h")
+
+
+@router.post("/scale", response_model=ScaleResult)
+async def scale(
+    request: Request,
+    admin: AdminUser,
+    service: Service,
+    queue_name: QueueName,
+    desired_workers: Annotated[int, Query(ge=0, le=1000)],
+) -> ScaleResult:
+    """Set how many tasks of the queue may run at once (the Dispatcher applies it within a second) and ask the
+    autoscaler for nodes that serve that many."""
+    service.store.set_cap(queue_name, desired_workers)
+    caps = {**service.caps(), queue_name: desired_workers}
+    scaler = request.app.state.scaler
+    outcome = scaler(caps) if scaler is not None else "not connected to a Ray cluster: slots changed only"
+    return ScaleResult(queue=queue_name, desired_workers=desired_workers, caps=caps, autoscaler=outcome)
+
+
+def _dead(job: object) -> DeadTask:
+    from actors.jobs import Job
+
+    assert isinstance(job, Job)
+    return DeadTask(
+        task_id=job.id,
+        owner=job.owner,
+        task_type=job.task_type,
+        attempts=job.attempts,
+        error=job.error,
+        finished=job.finished,
+    )
+
+
+@router.get("/dlq", response_model=DeadList)
+async def dlq(
+    admin: AdminUser,
+    service: Service,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DeadList:
+    jobs, total = service.dead(offset, limit)
+    return DeadList(dead=[_dead(j) for j in jobs], total=total)
+
+
+@router.get("/dlq/{task_id}", response_model=TaskStatus)
+async def dlq_inspect(task_id: str, admin: AdminUser, service: Service) -> dict[str, object]:
+    """The dead task's status, error and owner; its traceback is in `result.traceback`."""
+    job = service.dead_task(task_id)
+    view = service.public(job)
+    view["result"] = {**view["result"], "traceback": job.traceback, "owner": job.owner, "params": job.params}
+    return view
+
+
+@router.post("/dlq/{task_id}/requeue", response_model=Count)
+async def dlq_requeue(task_id: str, admin: AdminUser, service: Service) -> Count:
+    service.dead_task(task_id)
+    ok = service.store.requeue_dead(task_id)
+    return Count(count=int(ok), detail="requeued" if ok else "already requeued")
+
+
+@router.delete("/dlq", response_model=Count)
+async def dlq_purge(admin: AdminUser, service: Service) -> Count:
+    """Empty the dead-letter queue (the task records stay, FAILURE)."""
+    n = service.store.purge_dlq()
+    return Count(count=n, detail=f"purged {n} task(s)")

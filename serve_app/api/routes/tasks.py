@@ -1,0 +1,144 @@
+"""The seed's task endpoints: submit content, video, workflow and batch; status, cancel, list; stats."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from actors.jobs import Job, State
+from serve_app.api.deps import CurrentUser, Service
+from serve_app.api.schemas import (
+    BatchStatus,
+    BatchSubmit,
+    BatchSubmitted,
+    CancelResult,
+    ContentSubmit,
+    Performance,
+    QueueStats,
+    Submitted,
+    TaskList,
+    TaskStatus,
+    VideoSubmit,
+    WorkflowSubmit,
+)
+from serve_app.api.services import API, NotFound, ReelsService
+from serve_app.users import User
+
+router = APIRouter(prefix=f"{API}/tasks", tags=["tasks"])
+BATCH_TASK = {"content": "generate_content", "video": "generate_video", "workflow": "workflow"}
+
+
+def submitted(job: Job, project_id: int | None) -> Submitted:
+    return Submitted(
+        task_id=job.id,
+        state=job.state.value,
+        status=job.status,
+        task_type=job.task_type,
+        queue=job.queue,
+        priority=job.priority,
+        project_id=project_id,
+        status_url=f"{API}/tasks/status/{job.id}",
+    )
+
+
+def _submit(
+    service: ReelsService, user: User, task_type: str, body: Any, given: dict[str, Any], advanced: bool = False
+) -> Submitted:
+    settings, project_id = service.settings_for(user, body.project_id, body.topic, given)
+    params = service.params_for(task_type, settings | ({"advanced": True} if advanced else {}))
+    return submitted(service.submit(user, task_type, params, body.priority, project_id), project_id)
+
+
+@router.post("/submit/content", status_code=202, response_model=Submitted)
+async def submit_content(body: ContentSubmit, user: CurrentUser, service: Service) -> Submitted:
+    """Script generation (or hashtags, quality analysis, hook variations with `task`) on the content queue."""
+    given = body.model_dump(include={"target_audience", "tone", "platform", "target_seconds"})
+    return _submit(service, user, body.task, body, given)
+
+
+@router.post("/submit/video", status_code=202, response_model=Submitted)
+async def submit_video(body: VideoSubmit, user: CurrentUser, service: Service) -> Submitted:
+    """A whole reel on the video queue; `advanced` adds effects and music; `quality: ultra` renders the 4K master."""
+    given = body.video_settings.model_dump() | body.model_dump(include={"target_audience", "platform", "voice_id"})
+    task = "process_ultra_quality_video" if body.quality == "ultra" else "generate_video"
+    return _submit(service, user, task, body, given, advanced=body.advanced)
+
+
+@router.post("/submit/workflow", status_code=202, response_model=Submitted)
+async def submit_workflow(body: WorkflowSubmit, user: CurrentUser, service: Service) -> Submitted:
+    """Content → speech → video, each stage on its own queue, as one task."""
+    given = body.video_settings.model_dump() | body.model_dump(include={"target_audience", "platform", "voice_id"})
+    return _submit(service, user, "workflow", body, given)
+
+
+@router.post("/submit/batch", status_code=202, response_model=BatchSubmitted)
+async def submit_batch(body: BatchSubmit, user: CurrentUser, service: Service) -> BatchSubmitted:
+    """Many projects in one request: every item is checked before any is queued."""
+    task_type = BATCH_TASK[body.task_type]
+    items = []
+    for i, item in enumerate(body.items):
+        try:
+            settings, _ = service.settings_for(user, item.project_id, item.topic, item.settings.model_dump())
+        except NotFound:
+            raise NotFound(f"items[{i}]: project") from None
+        items.append(service.params_for(task_type, settings))
+    service.take_budget(user, len(items))
+    batch_id, jobs = service.jobs.submit_batch(user.id, task_type, items, body.priority)
+    service.r.set(f"{service.store.p}batch_owner:{batch_id}", user.id)
+    return BatchSubmitted(
+        batch_id=batch_id,
+        total=len(jobs),
+        task_ids=[j.id for j in jobs],
+        status_url=f"{API}/tasks/batch/{batch_id}",
+    )
+
+
+@router.get("/batch/{batch_id}", response_model=BatchStatus)
+async def batch_status(batch_id: str, user: CurrentUser, service: Service) -> BatchStatus:
+    owner = service.r.get(f"{service.store.p}batch_owner:{batch_id[:64]}")
+    if owner is None or (owner != user.id and not user.is_admin):
+        raise NotFound("batch")
+    return BatchStatus(**service.jobs.batch_status(batch_id))
+
+
+@router.get("/status/{task_id}", response_model=TaskStatus)
+async def status(task_id: str, user: CurrentUser, service: Service) -> dict[str, Any]:
+    """State, progress 0–100, status text, execution time; result and signed file links when done."""
+    return service.public(service.task(user, task_id))
+
+
+@router.post("/cancel/{task_id}", response_model=CancelResult)
+async def cancel(task_id: str, user: CurrentUser, service: Service) -> CancelResult:
+    """REVOKED at once when queued; CANCELLING while it runs (the Dispatcher stops it within a tick)."""
+    job = service.task(user, task_id)
+    return CancelResult(task_id=job.id, outcome=service.jobs.cancel(job.id))
+
+
+@router.get("", response_model=TaskList)
+async def list_tasks(
+    user: CurrentUser,
+    service: Service,
+    state: State | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TaskList:
+    """Your tasks, newest first; `next_offset` pages on (null at the end)."""
+    jobs, next_offset = service.list_tasks(user, state, offset, limit)
+    return TaskList(
+        tasks=[TaskStatus(**service.public(j)) for j in jobs], offset=offset, limit=limit, next_offset=next_offset
+    )
+
+
+@router.get("/stats/queues", response_model=QueueStats)
+async def queue_stats(user: CurrentUser, service: Service) -> dict[str, Any]:
+    """Per queue: pending, active, completed, failed, slots, and health (as in the seed)."""
+    return service.queue_stats()
+
+
+@router.get("/stats/performance", response_model=Performance)
+async def performance(
+    user: CurrentUser, service: Service, window_hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24
+) -> dict[str, Any]:
+    """Throughput, success and retry-success rates, p50/p95 durations per task type over the window."""
+    return service.performance(window_hours * 3600)

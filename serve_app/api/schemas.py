@@ -1,0 +1,250 @@
+"""Request and response shapes: the seed's fields, validated strictly (unknown fields are refused)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Platform = Literal["tiktok", "reels", "shorts", "4k"]
+Priority = Annotated[int, Field(ge=0, le=10, description="0 (lowest) to 10 (highest)")]
+ProjectId = Annotated[int, Field(ge=1, le=2**53, description="one of your projects")]
+Topic = Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
+VoiceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.+:-]+$")]
+Size = Annotated[str, Field(pattern=r"^[0-9]{2,4}x[0-9]{2,4}$", description="WxH preview size, e.g. 270x480")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReelSettings(Strict):
+    """Settings a project, a submission's `video_settings` or a batch item's `settings` may carry."""
+
+    platform: Platform | None = None
+    target_audience: str | None = Field(None, max_length=100)
+    tone: str | None = Field(None, max_length=40)
+    voice_id: VoiceId | None = None
+    rate: float | None = Field(None, ge=0.5, le=2.0, description="speaking rate")
+    target_seconds: float | None = Field(None, ge=3, le=600)
+    size: Size | None = None
+
+
+class ContentSubmit(Strict):
+    project_id: ProjectId | None = None
+    topic: Topic | None = None
+    target_audience: str | None = Field(None, max_length=100)
+    tone: str | None = Field(None, max_length=40)
+    platform: Platform | None = None
+    target_seconds: float | None = Field(None, ge=3, le=600)
+    task: Literal["generate_content", "generate_hashtags", "analyze_content_quality", "generate_variations"] = (
+        "generate_content"
+    )
+    priority: Priority = 5
+
+
+class VideoSubmit(Strict):
+    project_id: ProjectId | None = None
+    topic: Topic | None = None
+    target_audience: str | None = Field(None, max_length=100)
+    platform: Platform | None = None
+    voice_id: VoiceId | None = None
+    priority: Priority = 5
+    advanced: bool = Field(False, description="effects and the music bed")
+    quality: Literal["standard", "ultra"] = Field("standard", description="ultra: the 4K master on the gpu queue")
+    video_settings: ReelSettings = ReelSettings()
+
+
+class WorkflowSubmit(Strict):
+    project_id: ProjectId | None = None
+    topic: Topic | None = None
+    target_audience: str | None = Field(None, max_length=100)
+    platform: Platform | None = None
+    voice_id: VoiceId | None = None
+    priority: Priority = 5
+    video_settings: ReelSettings = ReelSettings()
+
+
+class BatchItem(Strict):
+    project_id: ProjectId | None = None
+    topic: Topic | None = None
+    settings: ReelSettings = ReelSettings()
+
+
+class BatchSubmit(Strict):
+    task_type: Literal["content", "video", "workflow"]
+    items: list[BatchItem] = Field(min_length=1, max_length=500)
+    priority: Priority = 5
+
+
+class RerenderSubmit(Strict):
+    plan: dict[str, Any] = Field(description="the task's RenderPlan, edited (GET …/files/plan)")
+    priority: Priority = 5
+
+
+class Submitted(BaseModel):
+    task_id: str
+    state: str
+    status: str
+    task_type: str
+    queue: str
+    priority: int
+    project_id: int | None = None
+    status_url: str
+
+
+class BatchSubmitted(BaseModel):
+    batch_id: str
+    total: int
+    task_ids: list[str]
+    status_url: str
+
+
+class BatchStatus(BaseModel):
+    batch_id: str
+    total: int
+    states: dict[str, int]
+    progress: int
+    done: bool
+    task_ids: list[str]
+
+
+class TaskStatus(BaseModel):
+    task_id: str
+    state: str
+    progress: int
+    status: str
+    execution_time: float
+    task_type: str
+    queue: str
+    priority: int
+    attempts: int
+    stage: str
+    project_id: int | None
+    created: float
+    finished: float | None
+    error: str | None
+    result: dict[str, Any] = Field(description="the task's output; files appear under `files` as links")
+    files: dict[str, str] = Field(description="signed download links, valid for an hour")
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskStatus]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class CancelResult(BaseModel):
+    task_id: str
+    outcome: str
+
+
+class QueueHealth(BaseModel):
+    pending: int
+    active: int
+    completed: int
+    failed: int
+    slots: int
+    health: Literal["healthy", "warning", "critical"]
+
+
+class QueueStats(BaseModel):
+    queues: dict[str, QueueHealth]
+    dispatcher: Literal["up", "down"]
+
+
+class TypePerformance(BaseModel):
+    succeeded: int
+    failed: int
+    p50_s: float
+    p95_s: float
+
+
+class Performance(BaseModel):
+    window_s: float
+    finished: int
+    throughput_per_minute: float
+    success_rate: float | None
+    retry_success_rate: float | None
+    task_types: dict[str, TypePerformance]
+
+
+class ProjectStyle(Strict):
+    tone: str | None = Field(None, max_length=40)
+    voice_id: VoiceId | None = None
+    rate: float | None = Field(None, ge=0.5, le=2.0)
+    target_seconds: float | None = Field(None, ge=3, le=600)
+
+
+class ProjectCreate(Strict):
+    topic: Topic
+    name: str | None = Field(None, min_length=1, max_length=120)
+    target_audience: str = Field("curious viewers", max_length=100)
+    platform: Platform = "tiktok"
+    style: ProjectStyle = ProjectStyle()
+
+
+class ProjectUpdate(Strict):
+    topic: Topic | None = None
+    name: str | None = Field(None, min_length=1, max_length=120)
+    target_audience: str | None = Field(None, max_length=100)
+    platform: Platform | None = None
+    style: ProjectStyle | None = None
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    topic: str
+    target_audience: str
+    platform: Platform
+    style: ProjectStyle
+    created: float
+    updated: float
+
+
+class ProjectList(BaseModel):
+    projects: list[ProjectPublic]
+    total: int
+    offset: int
+    limit: int
+
+
+class DeadTask(BaseModel):
+    task_id: str
+    owner: str
+    task_type: str
+    attempts: int
+    error: str
+    finished: float
+
+
+class DeadList(BaseModel):
+    dead: list[DeadTask]
+    total: int
+
+
+class Count(BaseModel):
+    count: int
+    detail: str
+
+
+class ScaleResult(BaseModel):
+    queue: str
+    desired_workers: int
+    caps: dict[str, int]
+    autoscaler: str
+
+
+class Voice(BaseModel):
+    id: str
+    name: str
+    language: str
+    engine: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    redis: bool
+    dispatcher: Literal["up", "down", "unknown"]

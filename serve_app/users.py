@@ -1,0 +1,82 @@
+"""API users and their keys in Redis: tokens are shown once and stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pipeline.errors import InvalidInputError
+
+Role = Literal["user", "admin"]
+USER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+TOKEN_PREFIX = "rg_"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def digest(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: nobody can brute-force the preimage.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_user_id(user_id: str) -> str:
+    if not USER_ID.match(user_id):
+        raise InvalidInputError("user", f"{user_id!r}: use 1–64 letters, digits or _ . @ -")
+    return user_id
+
+
+class UserStore:
+    def __init__(self, r: Any, prefix: str = "reels:") -> None:
+        self.r, self.p = r, prefix
+
+    def create(self, user_id: str, role: Role = "user") -> str:
+        """Create the user (or give an existing one another key); returns the new token, which is never stored."""
+        check_user_id(user_id)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        key = digest(token)
+        with self.r.pipeline(transaction=True) as tx:
+            tx.hsetnx(f"{self.p}user:{user_id}", "created", time.time())
+            tx.hset(f"{self.p}user:{user_id}", "role", role)
+            tx.hset(f"{self.p}apikey:{key}", mapping={"user": user_id, "created": time.time()})
+            tx.sadd(f"{self.p}user:{user_id}:keys", key)
+            tx.sadd(f"{self.p}users", user_id)
+            tx.execute()
+        return token
+
+    def authenticate(self, token: str) -> User | None:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        user_id = self.r.hget(f"{self.p}apikey:{digest(token)}", "user")
+        if user_id is None:
+            return None
+        role = self.r.hget(f"{self.p}user:{user_id}", "role")
+        return User(user_id, "admin" if role == "admin" else "user") if role else None
+
+    def revoke(self, user_id: str) -> int:
+        """Revoke every key of the user; returns how many there were."""
+        keys = self.r.smembers(f"{self.p}user:{user_id}:keys")
+        with self.r.pipeline(transaction=True) as tx:
+            for k in keys:
+                tx.delete(f"{self.p}apikey:{k}")
+            tx.delete(f"{self.p}user:{user_id}:keys")
+            tx.execute()
+        return len(keys)
+
+    def list(self) -> list[dict[str, Any]]:
+        out = []
+        for uid in sorted(self.r.smembers(f"{self.p}users")):
+            role = self.r.hget(f"{self.p}user:{uid}", "role") or "user"
+            out.append({"user": uid, "role": role, "keys": self.r.scard(f"{self.p}user:{uid}:keys")})
+        return out
