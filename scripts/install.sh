@@ -14,6 +14,9 @@ command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)  # the job store; tests start their own
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+case ",${REELS_EXTRAS:-dev}," in *,dev,*)  # the console's browser test (tests/test_console.py)
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium) ;;
+esac
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -42,6 +42,7 @@ class RateLimited(Exception):
 
 # Fields a submission may carry and the task params they become (each task keeps the ones its model knows).
 _PARAM_NAMES = {"voice_id": "voice"}
+_FIELD_NAMES = {"voice": "voice_id", "size": "video_settings.size", "rate": "video_settings.rate"}
 
 
 class ReelsService:
@@ -86,7 +87,11 @@ class ReelsService:
         return {k: v for k, v in params.items() if k in known}
 
     def submit(self, user: User, task_type: str, params: dict[str, Any], priority: int, project_id: int | None) -> Job:
-        registry.validate(task_type, params)  # refuse bad params before spending the user's rate budget
+        try:
+            registry.validate(task_type, params)  # refuse bad params before spending the user's rate budget
+        except InvalidInputError as e:  # name the request's field, not the task's
+            field = e.field.removeprefix("params.")
+            raise InvalidInputError(_FIELD_NAMES.get(field, field), e.reason.removeprefix("Value error, ")) from None
         self.take_budget(user, 1)
         return self.jobs.submit(user.id, task_type, params, priority, project=str(project_id or ""))
 
