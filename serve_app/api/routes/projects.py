@@ -52,7 +52,7 @@ async def read(project_id: int, user: CurrentUser, service: Service) -> ProjectP
 async def update(project_id: int, body: ProjectUpdate, user: CurrentUser, service: Service) -> ProjectPublic:
     """Change the fields you send; the others stay."""
     _get(service, user.id, project_id)
-    changes = body.model_dump(mode="json", exclude_unset=True)
+    changes = {k: v for k, v in body.model_dump(mode="json", exclude_unset=True).items() if v is not None}
     if changes.get("style", {}).get("voice_id"):
         service.check_voice(changes["style"]["voice_id"])
     record = service.projects.update(user.id, project_id, changes)
