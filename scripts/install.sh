@@ -5,6 +5,7 @@
 #   REELS_EXTRAS    pip extras to install (default: dev)
 #   REELS_TORCH     the torch requirement (default: torch==2.13.0, the CPU build where no GPU is present)
 #   REELS_SYSTEM_SITE=1  let the venv see the system's packages (Docker images that ship Ray and torch)
+#   REELS_BROWSER_TESTS=1  also install Debian's chromium (scripts/test.sh sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,9 @@ command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)  # the job store; tests start their own
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
-case ",${REELS_EXTRAS:-dev}," in *,dev,*)  # the console's browser test (tests/test_console.py)
-  [ -x /usr/bin/chromium ] || need_apt+=(chromium) ;;
-esac
+if [ "${REELS_BROWSER_TESTS:-0}" = 1 ]; then  # scripts/test.sh: the console's tests run in Debian's Chromium
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -2,7 +2,7 @@
 # The test command: installs what the tests need, then lint, type check and the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+REELS_BROWSER_TESTS=1 bash scripts/install.sh
 VENV="${REELS_VENV:-.venv}"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

@@ -43,18 +43,6 @@ class ContentSubmit(Strict):
     priority: Priority = 5
 
 
-class VideoSubmit(Strict):
-    project_id: ProjectId | None = None
-    topic: Topic | None = None
-    target_audience: str | None = Field(None, max_length=100)
-    platform: Platform | None = None
-    voice_id: VoiceId | None = None
-    priority: Priority = 5
-    advanced: bool = Field(False, description="effects and the music bed")
-    quality: Literal["standard", "ultra"] = Field("standard", description="ultra: the 4K master on the gpu queue")
-    video_settings: ReelSettings = ReelSettings()
-
-
 class WorkflowSubmit(Strict):
     project_id: ProjectId | None = None
     topic: Topic | None = None
@@ -63,6 +51,11 @@ class WorkflowSubmit(Strict):
     voice_id: VoiceId | None = None
     priority: Priority = 5
     video_settings: ReelSettings = ReelSettings()
+
+
+class VideoSubmit(WorkflowSubmit):
+    advanced: bool = Field(False, description="effects and the music bed")
+    quality: Literal["standard", "ultra"] = Field("standard", description="ultra: the 4K master on the gpu queue")
 
 
 class BatchItem(Strict):
