@@ -264,3 +264,11 @@ def test_websocket_forwards_my_progress_and_refuses_other_channels(api: Api) -> 
         assert ws.receive_json()["type"] == "error"
     r = redis.Redis.from_url(api.redis_url)
     assert r.pubsub_numsub("reels:progress:alice") == [(b"reels:progress:alice", 0)]  # nothing left subscribed
+
+
+def test_a_revoked_key_stops_working_at_once(api: Api) -> None:
+    assert api.call("GET", f"{API}/tasks", "bob").status_code == 200
+    assert UserStore(redis.Redis.from_url(api.redis_url, decode_responses=True)).revoke("bob") == 1
+    r = api.call("GET", f"{API}/tasks", "bob")
+    assert r.status_code == 401 and r.json()["detail"] == "invalid or revoked token"
+    assert api.call("GET", f"{API}/tasks", "alice").status_code == 200
