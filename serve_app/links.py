@@ -31,4 +31,4 @@ class LinkSigner:
     def verify(self, path: str, expires: int, sig: str, now: float | None = None) -> bool:
         if expires < (now or time.time()):
             return False
-        return hmac.compare_digest(self._sig(path, expires), sig)
+        return hmac.compare_digest(self._sig(path, expires).encode(), sig.encode())  # bytes: any input is safe

@@ -42,7 +42,7 @@ async def download(
     header: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     token: Annotated[str | None, Security(query_token)] = None,
     expires: Annotated[int | None, Query(ge=0, le=2**40)] = None,
-    sig: Annotated[str | None, Query(max_length=64)] = None,
+    sig: Annotated[str | None, Query(max_length=64, pattern="^[0-9a-f]+$")] = None,
 ) -> FileResponse:
     """A file from the task's `files` (video, srt, vtt, metadata, plan …), with the signed link from its status or
     with your token. Honours `Range` (206 Partial Content), so players can seek."""
