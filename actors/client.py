@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -18,16 +19,20 @@ class JobClient:
     def __init__(self, redis_url: str, task_modules: tuple[str, ...] = ()) -> None:
         registry.load(task_modules)
         self.store = JobStore(redis_url)
+        self._handle: Any | None = None
+        self._looked_up = -1e9
 
     def _dispatcher(self) -> Any | None:
         """The running Dispatcher when this process is connected to Ray; None otherwise (the Dispatcher polls Redis
         every few tens of milliseconds, so new jobs and cancel flags still reach it)."""
         if not ray.is_initialized():
             return None  # ray.get_actor would start a whole local Ray just to find nothing
-        try:
-            return ray.get_actor(NAME, namespace=NAMESPACE)
-        except ValueError:
-            return None  # not started yet: jobs wait in Redis until it is
+        now = time.monotonic()
+        if self._handle is None and now - self._looked_up > 5.0:  # one GCS lookup, not one per submission
+            self._looked_up = now
+            with contextlib.suppress(ValueError):  # not started yet: jobs wait in Redis until it is
+                self._handle = ray.get_actor(NAME, namespace=NAMESPACE)
+        return self._handle
 
     def submit(
         self, owner: str, task_type: str, params: dict[str, Any], priority: int = 5, project: str = "", parent: str = ""
@@ -89,7 +94,10 @@ class JobClient:
         self.status(job_id)
         d = self._dispatcher()
         if d is not None:
-            return str(ray.get(d.cancel.remote(job_id)))
+            try:
+                return str(ray.get(d.cancel.remote(job_id), timeout=30))
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                self._handle = None  # gone or stuck: the cancel flag in Redis reaches its successor
         return self.store.cancel(job_id)
 
     def wait(self, job_id: str, timeout: float = 300.0, interval: float = 0.05) -> Job:

@@ -159,9 +159,17 @@ class JobStore:
     def __init__(self, url: str, prefix: str = "reels:") -> None:
         # redis-py's return types are unions of sync and async results; decode_responses=True makes them str.
         # Timeouts: a call on a half-dead connection fails (and is retried or requeued) instead of hanging forever.
-        self.r: Any = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15
+        # A blocking pool: a burst waits for a free connection instead of failing with MaxConnectionsError.
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=128,
+            timeout=10,
+            decode_responses=True,
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=15,
         )
+        self.r: Any = redis.Redis(connection_pool=pool)
         self.p = prefix
         self._claim = self.r.register_script(_CLAIM)
         self._progress = self.r.register_script(_PROGRESS)

@@ -35,10 +35,12 @@ def token(served: ServedApp) -> str:
     return served.user("user_123")
 
 
-def seed(command: str, served: ServedApp, token: str) -> str:
+def seed(command: str, served: ServedApp, token: str, errors: list[str] | None = None) -> str:
     """Run a curl command from the seed as written: only TOKEN and the port change."""
     command = command.replace("TOKEN", token).replace("localhost:8000", f"localhost:{served.port}")
     out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=600, check=True)
+    if errors is not None:
+        errors.append(out.stderr)
     return out.stdout
 
 
@@ -113,9 +115,13 @@ def test_seed_load_test_loses_and_duplicates_nothing(served: ServedApp, n: int) 
         -d "{{\\"project_id\\": $i, \\"topic\\": \\"Test $i\\"}}" &
 done
 wait"""
-    out = seed(loop, served, token)
+    stderr: list[str] = []
+    out = seed(loop, served, token, stderr)
     ids = re.findall(r'"task_id":"([0-9a-f]{32})"', out)
-    assert len(ids) == n and len(set(ids)) == n, out[-500:]  # every submission accepted, each its own task
+    others = re.sub(r'\{"task_id":"[0-9a-f]{32}"[^}]*\}', "", out)
+    curl_errors = sorted({line for line in stderr[0].splitlines() if line.startswith("curl:")})
+    # Every submission accepted, each its own task.
+    assert len(ids) == n and len(set(ids)) == n, (len(ids), others[:2000], curl_errors[:10])
     r = redis.Redis.from_url(served.redis_url, decode_responses=True)
 
     def all_done() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +23,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Scaler = Callable[[dict[str, int]], str]
+log = logging.getLogger("reels.api")
 
 
 class BodyRules:
@@ -120,7 +122,9 @@ def create_app(config: ApiConfig, scaler: Scaler | None = None) -> FastAPI:
 
     @app.exception_handler(redis.RedisError)
     async def store_down(_: Request, exc: redis.RedisError) -> JSONResponse:
-        return JSONResponse({"detail": "the job store (Redis) is unavailable; retry shortly"}, status_code=503)
+        log.warning("redis error on %s: %r", _.url.path, exc)
+        detail = f"the job store (Redis) is unavailable ({type(exc).__name__}); retry shortly"
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
     app.add_middleware(BodyRules, max_bytes=config.max_body_bytes)
     return app
