@@ -78,6 +78,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._recovered = False
         self._last_reconcile = 0.0
+        self._told: dict[str, str] = {}  # the waiting reason each pending job was last given
         self._loop = asyncio.get_event_loop().create_task(self._run())
 
     # ---- remote API -------------------------------------------------------------------------------------
@@ -196,8 +197,16 @@ class Dispatcher:
             elif ray.cluster_resources().get(resource(q), 0) == 0:
                 reason = f"waiting for a node that serves the {q} queue"
             if reason:
-                for job_id in self.store.pending_ids(q, 200):
-                    self.store.r.hset(self.store.key(job_id), "status", reason)
+                # Only jobs not yet told this reason: a backlog of thousands must not cost a write per job per second.
+                fresh = [i for i in self.store.pending_ids(q, 200) if self._told.get(i) != reason]
+                with self.store.r.pipeline(transaction=False) as pipe:
+                    for job_id in fresh:
+                        pipe.hset(self.store.key(job_id), "status", reason)
+                    pipe.execute()
+                for job_id in fresh:
+                    self._told[job_id] = reason
+        if len(self._told) > 10_000:
+            self._told.clear()
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
