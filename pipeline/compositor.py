@@ -18,7 +18,7 @@ from torch import Tensor
 
 from pipeline.backgrounds import FootageSource, ProceduralSource, probe_video
 from pipeline.caption_layer import CaptionLayer, CaptionSprite
-from pipeline.effects import Effect, make_effect
+from pipeline.effects import ColorGrade, Effect, KenBurns, make_effect
 from pipeline.effects.compose import box_blur, crop_fill, fit_size, mix_channels, pool2
 from pipeline.plan import RenderPlan, VideoLayer
 
@@ -82,6 +82,27 @@ def _even(x: int) -> int:
     return x - x % 2
 
 
+_IDENTITY = (torch.eye(3), torch.zeros(3))
+
+
+def _split_source_effects(effects: list[Effect]) -> tuple[tuple[Tensor, Tensor], list[Effect]] | None:
+    """A layer's source effects as one colour map plus the geometric ones (zoom/pan), or None when some effect is
+    neither (it then runs as an RGB pass). Pointwise colour maps commute with bilinear resampling."""
+    m, b = _IDENTITY
+    moves: list[Effect] = []
+    for fx in effects:
+        if fx.on_output:
+            continue
+        if isinstance(fx, ColorGrade):
+            fm, fb = fx.affine()
+            m, b = fm @ m, fm @ b + fb
+        elif isinstance(fx, KenBurns):
+            moves.append(fx)
+        else:
+            return None
+    return (m, b), moves
+
+
 class Compositor:
     def __init__(self, plan: RenderPlan, device: str | torch.device = "cpu", batch: int | None = None) -> None:
         self.plan, self.device = plan, torch.device(device)
@@ -115,20 +136,28 @@ class Compositor:
         x = src.frames(times - layer.start + layer.source_in, self.device)
         t = torch.as_tensor((times - layer.start) / max(1e-6, layer.end - layer.start), dtype=torch.float32)
         t = t.clamp(0, 1)
-        for fx in self._effects[i]:
-            if not fx.on_output:
-                x = fx.apply(x, t)
+        split = _split_source_effects(self._effects[i])
+        if layer.kind == "footage" and layer.fit == "blur_fill" and split is not None:
+            planes = self._blur_fill_planes(x, t, *split)
+        else:
+            for fx in self._effects[i]:
+                if not fx.on_output:
+                    x = fx.apply(x, t)
+            planes = self._fit(layer, x)
+        for j, fx in enumerate(self._effects[i]):
+            if fx.on_output:
+                gain, gain2 = self._gain(i, j, fx)
+                planes.y.mul_(gain)
+                planes.uv.mul_(gain2)
+        return planes
+
+    def _fit(self, layer: VideoLayer, x: Tensor) -> Planes:
         if layer.kind == "procedural":
             planes = _upscale(_small_rgb_planes(x), self.H, self.W)
         elif layer.fit == "crop" or x.shape[-2:] == (self.H, self.W):
             planes = rgb_to_planes(crop_fill(x, self.H, self.W))
         else:
             planes = self._blur_fill(x)
-        for j, fx in enumerate(self._effects[i]):
-            if fx.on_output:
-                gain, gain2 = self._gain(i, j, fx)
-                planes.y.mul_(gain)
-                planes.uv.mul_(gain2)
         return planes
 
     def _gain(self, i: int, j: int, fx: Effect) -> tuple[Tensor, Tensor]:
@@ -138,16 +167,38 @@ class Compositor:
             self._gains[(i, j)] = (gain, F.avg_pool2d(gain[None, None], 2)[0])
         return self._gains[(i, j)]
 
-    def _blur_fill(self, x: Tensor, blur_radius: int = 3, dim: float = 0.75, work_scale: int = 16) -> Planes:
-        """The whole source fitted in the middle over a blurred, dimmed, cover-scaled copy of itself."""
-        sh, sw = max(2, self.H // work_scale), max(2, self.W // work_scale)
-        back = _upscale(_small_rgb_planes(box_blur(crop_fill(x, sh, sw), blur_radius) * dim), self.H, self.W)
-        fh, fw = _even(x.shape[-2]), _even(x.shape[-1])
-        fore = rgb_to_planes(x[..., :fh, :fw])
+    def _fill(self, small: Tensor, fore: Planes, blur_radius: int = 3, dim: float = 0.75) -> Planes:
+        """`fore` in the middle of a blurred, dimmed backdrop enlarged from `small` (RGB)."""
+        back = _upscale(_small_rgb_planes(box_blur(small, blur_radius) * dim), self.H, self.W)
+        fh, fw = fore.y.shape[-2:]
         top, left = _even((self.H - fh) // 2), _even((self.W - fw) // 2)
         back.y[:, top : top + fh, left : left + fw] = fore.y
         back.uv[:, :, top // 2 : (top + fh) // 2, left // 2 : (left + fw) // 2] = fore.uv
         return back
+
+    def _small_size(self, work_scale: int = 16) -> tuple[int, int]:
+        return max(2, self.H // work_scale), max(2, self.W // work_scale)
+
+    def _blur_fill(self, x: Tensor) -> Planes:
+        """The whole source fitted in the middle over a blurred, dimmed, cover-scaled copy of itself."""
+        fh, fw = _even(x.shape[-2]), _even(x.shape[-1])
+        return self._fill(crop_fill(x, *self._small_size()), rgb_to_planes(x[..., :fh, :fw]))
+
+    def _blur_fill_planes(self, x: Tensor, t: Tensor, colour: tuple[Tensor, Tensor], moves: list[Effect]) -> Planes:
+        """Blur-fill with the source's effects moved where they cost least: the colour grade folded into the
+        RGB->YUV matrices, zoom/pan applied to the planes (half the values of RGB). The backdrop takes the same
+        effects at its small size. Same picture as effects-then-fit, except that a grade's out-of-range values are
+        clipped at quantisation instead of before the colour conversion."""
+        m, b = colour
+        small = crop_fill(x, *self._small_size())
+        for fx in moves:
+            small = fx.apply(small, t)
+        fh, fw = _even(x.shape[-2]), _even(x.shape[-1])
+        src = x[..., :fh, :fw]
+        fore = Planes(mix_channels(src, _Y @ m, _Y @ b)[:, 0], mix_channels(pool2(src), _UV @ m, _UV @ b))
+        for fx in moves:
+            fore = Planes(fx.apply(fore.y.unsqueeze(1), t)[:, 0], fx.apply(fore.uv, t))
+        return self._fill(mix_channels(small, m, b).clamp_(0.0, 1.0), fore)
 
     def _sprite(self, page: int, word: int) -> tuple[CaptionSprite, Planes, Tensor, Tensor]:
         """A caption state as premultiplied planes with full- and half-resolution alpha, cached."""
