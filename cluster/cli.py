@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cluster.cli_cluster import add_parsers as add_cluster_parsers
+from cluster.cli_cluster import cmd_cluster
 from cluster.cli_jobs import add_parsers as add_job_parsers
 from cluster.cli_jobs import cmd_jobs, cmd_worker
 from cluster.cli_serve import add_parsers as add_serve_parsers
@@ -248,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true")
     add_job_parsers(sub)
     add_serve_parsers(sub)
+    add_cluster_parsers(sub)
     return parser
 
 
@@ -261,6 +264,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], dict[str, Any]]] = 
     "jobs": cmd_jobs,
     "serve": cmd_serve,
     "users": cmd_users,
+    "cluster": cmd_cluster,
 }
 
 
