@@ -27,6 +27,7 @@ class RuntimeConfig:
     data_dir: str
     providers: ProviderConfig = field(default_factory=ProviderConfig)
     render_segments: int = 1
+    gpu_segments: int = 4  # a 4K render on the GPU pool encodes this many segments at once on the node's CPUs
     allow_gpu_on_cpu: bool = False
     progress_interval_s: float = 0.25
     backoff_scale: float = 1.0  # tests shrink the 60/120/240 s backoff

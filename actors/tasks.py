@@ -161,9 +161,16 @@ def generate_speech(p: SpeechParams, ctx: StageContext) -> dict[str, Any]:
     return {"narration": str(audio), "words": words, "narration_seconds": narration.duration}
 
 
-def _render_into(ctx: StageContext, plan: Any, out: Path) -> None:
+def _render_into(ctx: StageContext, plan: Any, out: Path, on_pool: bool = False) -> None:
     from actors.segments import render_plan
 
+    if on_pool:
+        from actors.gpu_pool import render_on_pool
+
+        device = "cpu" if ctx.config.allow_gpu_on_cpu else "cuda"
+        report = lambda f, s: ctx.progress(0.1 + 0.85 * f, s)  # noqa: E731
+        render_on_pool(plan, str(out), ctx.config.gpu_segments, report, key=ctx.job.id, device=device)
+        return
     render_plan(
         plan,
         out,
@@ -173,7 +180,7 @@ def _render_into(ctx: StageContext, plan: Any, out: Path) -> None:
     )
 
 
-def generate_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
+def generate_video(p: VideoParams, ctx: StageContext, on_pool: bool = False) -> dict[str, Any]:
     out = _outputs(ctx) / "reel.mp4"
     music = p.music if p.advanced else None
     if "narration" in ctx.inputs:  # a workflow's last stage: script and speech are already made
@@ -188,7 +195,7 @@ def generate_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
             music,
             script.title,
         )
-        _render_into(ctx, plan, out)
+        _render_into(ctx, plan, out, on_pool)
         write_sidecars(out, plan, script, p.topic, p.preset(), None)
     else:
         req = ReelRequest(
@@ -199,7 +206,7 @@ def generate_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
             ctx.progress(_share(stage, f), s)
 
         def renderer(plan: Any, path: Path, _: Any) -> None:
-            _render_into(ctx, plan, path)
+            _render_into(ctx, plan, path, on_pool)
 
         writer, engine = make_writer(ctx.config.providers), make_engine(ctx.config.providers)
         result = make_reel(req, writer, engine, out, progress=report, renderer=renderer)
@@ -294,8 +301,8 @@ def generate_advanced_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]
 
 
 def process_ultra_quality_video(p: VideoParams, ctx: StageContext) -> dict[str, Any]:
-    """The 4K master: the same plan at 2160x3840 (the GPU actor pool takes this over with the cluster issue)."""
-    return generate_video(p.model_copy(update={"platform": "4k"}), ctx)
+    """The 4K master: the same plan at 2160x3840, composed on the GPU actor pool, encoded in parallel segments."""
+    return generate_video(p.model_copy(update={"platform": "4k"}), ctx, on_pool=True)
 
 
 C, S, V = "content", "speech", "video"
@@ -313,5 +320,7 @@ register(TaskSpec("render_plan", V, RenderPlanParams, render_edited_plan))
 register(
     TaskSpec("batch_generate_videos", V, BatchParams, batch_generate_videos, soft_limit_s=7200, hard_limit_s=10800)
 )
-register(TaskSpec("process_ultra_quality_video", "gpu", VideoParams, process_ultra_quality_video, num_gpus=1.0))
+# The stage holds a gpu-queue slot; the pool's actor holds the GPU (a stage asking for one too would deadlock a
+# one-GPU node).
+register(TaskSpec("process_ultra_quality_video", "gpu", VideoParams, process_ultra_quality_video))
 register(TaskSpec("workflow", C, VideoParams, stages=("generate_content", "generate_speech", "generate_video")))

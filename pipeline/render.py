@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -100,23 +101,43 @@ def encode_segment(
         thread.start()
         # On CPU, x264 keeps the other core busy: one compositing thread beats two that fight it (measured:
         # 22.2 against 18.6 frames/s at 1080x1920 on 2 cores).
-        torch_threads = torch.get_num_threads()
-        if comp.device.type == "cpu":
-            torch.set_num_threads(1)
-        try:
-            for b0, batch in comp.batches(start, end):
-                if failed:
-                    break
-                todo.put((b0, batch.pack()))
-                if progress:
-                    progress((b0 + len(batch.y) - start) / (end - start), "rendering")
-        finally:
-            todo.put(None)
-            thread.join()
-            torch.set_num_threads(torch_threads)
+        with _one_torch_thread() if comp.device.type == "cpu" else contextlib.nullcontext():
+            try:
+                for b0, batch in comp.batches(start, end):
+                    if failed:
+                        break
+                    todo.put((b0, batch.pack()))
+                    if progress:
+                        progress((b0 + len(batch.y) - start) / (end - start), "rendering")
+            finally:
+                todo.put(None)
+                thread.join()
         if failed:
             raise failed[0]
     return Segment(str(path), start, end)
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_saved = 0
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch's thread count is process-wide: segments encoding in parallel share one setting (counted)."""
+    global _threads_users, _threads_saved
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_saved)
 
 
 def mix_audio(plan: RenderPlan) -> np.ndarray:
@@ -205,8 +226,12 @@ def render(
     segments: int = 1,
     progress: Progress | None = None,
     work_dir: str | Path | None = None,
+    parallel: bool = False,
 ) -> Path:
-    """Render a whole plan to `out_path` atomically (temp file in the same folder, then rename)."""
+    """Render a whole plan to `out_path` atomically (temp file in the same folder, then rename).
+
+    `parallel`: the segments encode at once, each with its own x264 (a GPU composes for all of them while the node's
+    CPU cores encode); otherwise one after another."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     ranges = split_frames(plan.frame_count, segments)
@@ -225,12 +250,15 @@ def render(
     # second thread while the video renders.
     for track in plan.audio:
         probe_audio(track.path)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audio") as pool:
+    with ThreadPoolExecutor(max_workers=1 + (len(ranges) if parallel else 0), thread_name_prefix="render") as pool:
         audio_job = pool.submit(mix_audio, plan)
         with tempfile.TemporaryDirectory(prefix="reels-render-", dir=work_dir) as tmp:
-            segs = [
-                encode_segment(plan, a, b, Path(tmp) / f"seg{a:08d}.mp4", device, seg_progress(a, b)) for a, b in ranges
-            ]
+            jobs = [(plan, a, b, Path(tmp) / f"seg{a:08d}.mp4", device, seg_progress(a, b)) for a, b in ranges]
+            if parallel:
+                futures = [pool.submit(encode_segment, *job) for job in jobs]
+                segs = [f.result() for f in futures]
+            else:
+                segs = [encode_segment(*job) for job in jobs]
             if progress:
                 progress(0.96, "joining")
             audio = audio_job.result()

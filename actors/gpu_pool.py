@@ -1,0 +1,84 @@
+"""The GPU actor pool: one long-lived actor per GPU (`num_gpus=1`) keeps CUDA's context warm, composes a plan's
+frames on the device and encodes them on the node's CPU cores in parallel segments (H100/H200 have no NVENC).
+
+A gpu-queue stage takes its queue slot without asking for a GPU itself and hands the render to the pool, so a
+one-GPU node never deadlocks between the stage and the actor. With `device="cpu"` (tests, REELS_ALLOW_GPU_ON_CPU)
+the same code runs on CPUs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ray
+import torch
+
+from actors.dispatcher import NAMESPACE
+from pipeline.plan import RenderPlan
+from pipeline.render import render
+
+POOL_PREFIX = "reels-render-"
+Progress = Callable[[float, str], None]
+
+
+class GpuRenderer:
+    def __init__(self, device: str) -> None:
+        self.device = device
+        torch.zeros(1, device=device)  # the CUDA context costs seconds: pay it once, here
+        self.rendered = 0
+
+    def ping(self) -> dict[str, Any]:
+        name = torch.cuda.get_device_name(self.device) if self.device.startswith("cuda") else "cpu"
+        return {"device": self.device, "name": name, "rendered": self.rendered}
+
+    def render(self, plan: RenderPlan, out: str, segments: int) -> Iterator[tuple[float, str]]:
+        """Yields (fraction, status) while the render runs in a thread; the last item is (1.0, "done")."""
+        events: queue.Queue[tuple[float, str]] = queue.Queue()
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                render(plan, out, self.device, segments, lambda f, s: events.put((f, s)), parallel=True)
+            except BaseException as e:
+                failed.append(e)
+
+        thread = threading.Thread(target=work, name="gpu-render")
+        thread.start()
+        last = 0.0
+        while thread.is_alive() or not events.empty():
+            try:
+                fraction, status = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if fraction >= 1.0 or time.monotonic() - last > 0.25:  # at most 4 events a second
+                last = time.monotonic()
+                yield fraction, status
+        thread.join()
+        if failed:
+            raise failed[0]
+        self.rendered += 1
+
+
+def renderer(index: int = 0, device: str = "cuda", num_gpus: float = 1.0) -> Any:
+    """The pool's actor `index` (created on first use, detached, so it stays warm between jobs)."""
+    remote: Any = ray.remote
+    actor = remote(num_gpus=num_gpus, num_cpus=0, max_concurrency=4, max_restarts=-1)(GpuRenderer)
+    name = f"{POOL_PREFIX}{device.replace(':', '')}-{index}"
+    return actor.options(name=name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True).remote(device)
+
+
+def render_on_pool(
+    plan: RenderPlan, out: str, segments: int, progress: Progress, key: str = "", device: str = "cuda"
+) -> None:
+    """Render on one of the pool's actors (one per GPU in the cluster, chosen by `key`), relaying its progress."""
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    on_gpu = device.startswith("cuda")
+    index = hash(key) % max(1, gpus) if on_gpu else 0
+    actor = renderer(index, device, 1.0 if on_gpu else 0.0)
+    for ref in actor.render.options(num_returns="streaming").remote(plan, out, segments):
+        fraction, status = ray.get(ref)
+        progress(fraction, status)
