@@ -98,3 +98,15 @@ def use_a_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
 register(TaskSpec("t_stage_a", "content", Probe, count_task, max_retries=0))
 register(TaskSpec("t_stage_b", "video", Probe, use_a_task, max_retries=2, backoff_s=10))
 register(TaskSpec("t_workflow", "content", Probe, stages=("t_stage_a", "t_stage_b")))
+
+
+def where_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
+    """Which node ran this stage, and what that node offers (the autoscaling test)."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    resources = next((n["Resources"] for n in ray.nodes() if n["NodeID"] == node), {})
+    return {"node": node, "resources": resources}
+
+
+register(TaskSpec("t_gpu_where", "gpu", Probe, where_task, max_retries=0, num_gpus=1.0))
