@@ -16,6 +16,7 @@ from pipeline.captions import WordTiming
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
 from pipeline.render import render
+from tests.conftest import requires_espeak
 from tests.media import ffprobe, frames_rgb, make_tone, stream
 
 WORDS = [WordTiming(w, 0.1 + i * 0.4, 0.45 + i * 0.4) for i, w in enumerate(["one", "two", "three", "four"])]
@@ -57,3 +58,21 @@ def test_pool_errors_reach_the_caller(ray_local: None, tmp_path: Path, landscape
     with pytest.raises(Exception, match=r"n\.wav"):
         render_on_pool(plan, str(tmp_path / "x.mp4"), 2, lambda f, s: None, device="cpu")
     assert not (tmp_path / "x.mp4").exists()
+
+
+@requires_espeak
+def test_ultra_quality_stage_renders_through_the_pool(ray_local: None, tmp_path: Path) -> None:
+    from actors.artifacts import ArtifactStore
+    from actors.jobs import Job
+    from actors.registry import RuntimeConfig, StageContext
+    from actors.tasks import VideoParams, process_ultra_quality_video
+
+    config = RuntimeConfig("redis://unused", str(tmp_path), allow_gpu_on_cpu=True, gpu_segments=2)
+    job = Job(Job.new_id(), "u", "process_ultra_quality_video", "gpu", 5, {})
+    seen: list[float] = []
+    ctx = StageContext(job, lambda f, s: seen.append(f), tmp_path / "work", ArtifactStore(tmp_path / "a"), config)
+    result = process_ultra_quality_video(VideoParams(topic="Stars", target_seconds=5, size="180x320"), ctx)
+    v = stream(ffprobe(Path(result["video"])), "video")
+    assert (v["width"], v["height"]) == (180, 320) and Path(result["srt"]).exists()
+    assert seen == sorted(seen) and any(0.1 < f < 0.95 for f in seen)  # the pool's progress came through
+    assert ray.get(ray.get_actor(f"{POOL_PREFIX}cpu-0", namespace=NAMESPACE).ping.remote())["rendered"] >= 1
