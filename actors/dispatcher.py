@@ -25,6 +25,7 @@ import redis
 from actors import registry
 from actors.job_store import JobStore
 from actors.jobs import Job, State
+from actors.metrics import QueueMetrics
 from actors.progress import event
 from actors.queues import QUEUES, resource
 from actors.registry import RuntimeConfig, TaskSpec
@@ -79,6 +80,7 @@ class Dispatcher:
         self._recovered = False
         self._last_reconcile = 0.0
         self._told: dict[str, str] = {}  # the waiting reason each pending job was last given
+        self.metrics = QueueMetrics()
         self._loop = asyncio.get_event_loop().create_task(self._run())
 
     # ---- remote API -------------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ class Dispatcher:
             # Caps set through Redis (the HTTP API's admin scale) reach this loop within a second.
             self.caps.update(self.store.caps())
             self.store.heartbeat(self.caps, {q: self._running(q) for q in QUEUES})
+            self.metrics.observe_snapshot(self.store)
             self._explain_waiting()
         for q in QUEUES:
             while self._running(q) < self.caps.get(q, 0):
@@ -240,6 +243,7 @@ class Dispatcher:
             self._wake.set()
 
     def _succeeded(self, a: Attempt, result: dict[str, Any]) -> None:
+        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.started)
         job = self.store.get(a.job_id)
         assert job is not None
         stages = registry.get(job.task_type).stage_specs()
@@ -258,16 +262,19 @@ class Dispatcher:
             )
             if stat:
                 self.store.r.hincrby(f"{self.store.p}stats:{a.queue}", stat, 1)
+            self.metrics.job_finished(job.task_type, a.queue, State.SUCCESS)
         self._publish(a.job_id)
 
     def _failed(self, a: Attempt, exc: BaseException) -> None:
         cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) and exc.cause is not None else exc
         tb = str(exc) if isinstance(exc, ray.exceptions.RayTaskError) else "".join(traceback.format_exception(exc))
+        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.started)
         job = self.store.get(a.job_id)
         if job is None:
             return
         if a.cancelled and not (a.soft_sent or a.hard_sent):
             self.store.finish(a.job_id, a.token, State.REVOKED, {"status": "cancelled"}, stat="revoked")
+            self.metrics.job_finished(job.task_type, a.queue, State.REVOKED)
             self._publish(a.job_id)
             return
         if a.hard_sent:
@@ -282,9 +289,11 @@ class Dispatcher:
             delay = backoff(a.spec, job.attempts, self.config.backoff_scale)
             fields["status"] = f"retry {job.attempts}/{a.spec.max_retries} in {delay:.1f} s: {message}"[:500]
             self.store.finish(a.job_id, a.token, State.RETRY, fields, stat="retried", retry_at=time.time() + delay)
+            self.metrics.retried(a.spec.name, a.queue)
         else:
             fields["status"] = "failed" if permanent else f"failed after {job.attempts} attempts"
             self.store.finish(a.job_id, a.token, State.FAILURE, fields, stat="failed", dead_letter=True)
+            self.metrics.job_finished(job.task_type, a.queue, State.FAILURE)
         self._publish(a.job_id)
 
     def _publish(self, job_id: str) -> None:

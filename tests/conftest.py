@@ -73,23 +73,35 @@ def ray_local() -> Iterator[None]:
     import ray
 
     from actors.queues import DEFAULT_SLOTS, resource
+    from tests.services import free_port
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     if ray.is_initialized():  # a CLI test started its own local Ray in this process
         ray.shutdown()
     slots = {**DEFAULT_SLOTS, "gpu": 0}
     ray.init(
+        address="local",  # a new cluster, never another session's Ray found on this machine
         num_cpus=2,
         resources={resource(q): n for q, n in slots.items() if n},
         namespace="reels",
         include_dashboard=False,
         object_store_memory=200 * 1024**2,
         log_to_driver=False,
+        # The node's metrics agent serves Prometheus text here (it runs without the dashboard too; test_metrics.py).
+        _metrics_export_port=free_port(),
         # Workers import the test task types from this checkout, whatever the current directory.
         runtime_env={"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}},
     )
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def metrics_port(ray_local: None) -> int:
+    """The port of this node's Ray metrics export: http://127.0.0.1:<port>/metrics."""
+    import ray
+
+    return int(next(n["MetricsExportPort"] for n in ray.nodes() if n["Alive"]))
 
 
 @pytest.fixture(scope="session")
