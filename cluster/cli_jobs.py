@@ -35,7 +35,8 @@ def job_system(settings: Settings, address: str | None) -> Iterator[tuple[str, A
     url = settings.redis_url or local.start()  # type: ignore[union-attr]
     slots = settings.slots()
     try:
-        start_ray(slots, address or settings.ray_address)
+        where = address or settings.ray_address
+        start_ray(slots, where, dashboard=settings.dashboard, metrics_port=settings.metrics_port)
         runtime = start_dispatcher(settings.runtime(url), slots)
         scheduler: Any = ray.remote(Scheduler)
         scheduler.options(name=SCHEDULER_NAME, lifetime="detached", get_if_exists=True, num_cpus=0).remote(

@@ -19,8 +19,15 @@ class Runtime:
     dispatcher: Any
 
 
-def start_ray(slots: dict[str, int] | None = None, address: str | None = None, num_cpus: int | None = None) -> None:
-    """Join `address` (a running cluster) or start a local Ray advertising one resource per queue."""
+def start_ray(
+    slots: dict[str, int] | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    dashboard: bool = False,
+    metrics_port: int | None = None,
+) -> None:
+    """Join `address` (a running cluster) or start a local Ray advertising one resource per queue; `dashboard` adds
+    the Ray dashboard (http://127.0.0.1:8265), `metrics_port` fixes where Prometheus scrapes the node's metrics."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return
@@ -33,8 +40,9 @@ def start_ray(slots: dict[str, int] | None = None, address: str | None = None, n
         num_cpus=num_cpus,
         resources=resources,
         namespace=NAMESPACE,
-        include_dashboard=False,
+        include_dashboard=dashboard,
         log_to_driver=False,
+        _metrics_export_port=metrics_port,
     )
 
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     ray_address: str | None = None  # join a running cluster ("auto" or host:port); unset: start Ray locally
     queue_slots: str = ""  # e.g. "video=4,gpu=1": what this machine advertises (defaults in actors/queues.py)
     allow_gpu_on_cpu: bool = False  # let gpu-queue jobs run on a machine without a GPU
+    dashboard: bool = False  # a local start also runs the Ray dashboard (port 8265; its metrics include ours)
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # where Prometheus scrapes this node's Ray metrics
 
     # The HTTP API (issue 4).
     api_host: str = "127.0.0.1"
