@@ -13,7 +13,7 @@ COPY cluster ./cluster
 COPY actors ./actors
 COPY serve_app ./serve_app
 # The same install script as the README and CI: apt packages, then the project (into a venv that sees Ray).
-RUN REELS_VENV=/opt/reels REELS_SYSTEM_SITE=1 REELS_EXTRAS=dev bash scripts/install.sh \
+RUN REELS_VENV=/opt/reels REELS_SYSTEM_SITE=1 REELS_EXTRAS= bash scripts/install.sh \
     && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 ENV PATH=/opt/reels/bin:$PATH \
     RAY_USAGE_STATS_ENABLED=0

@@ -2,7 +2,7 @@
 # Installs everything `reels` needs on Debian/Ubuntu: system packages, a virtual environment, the project.
 # Reused by the Dockerfile and CI. Idempotent: a second run only checks.
 #   REELS_VENV      where the virtual environment goes (default: .venv in the repo)
-#   REELS_EXTRAS    pip extras to install (default: dev)
+#   REELS_EXTRAS    pip extras to install (default: dev; empty: none, as in the Docker image and on cluster nodes)
 #   REELS_TORCH     the torch requirement (default: torch==2.13.0, the CPU build where no GPU is present)
 #   REELS_SYSTEM_SITE=1  let the venv see the system's packages (Docker images that ship Ray and torch)
 #   REELS_BROWSER_TESTS=1  also install Debian's chromium (scripts/test.sh sets it)
@@ -36,5 +36,6 @@ PIP="$VENV/bin/pip"
 if ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
   "$PIP" install -q "${REELS_TORCH:-torch==2.13.0}"
 fi
-"$PIP" install -q -e ".[${REELS_EXTRAS:-dev}]"
+EXTRAS="${REELS_EXTRAS-dev}"  # unset: dev; set but empty (images, cluster nodes): none
+if [ -n "$EXTRAS" ]; then "$PIP" install -q -e ".[$EXTRAS]"; else "$PIP" install -q -e .; fi
 echo "install: ready ($("$VENV/bin/python" --version), torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"
