@@ -58,11 +58,13 @@ def fit_size(src_h: int, src_w: int, h: int, w: int, cover: bool) -> tuple[int, 
 
 
 def crop_fill(frames: Tensor, h: int, w: int) -> Tensor:
-    """Scale to cover, then cut the centre."""
-    ch, cw = fit_size(frames.shape[-2], frames.shape[-1], h, w, cover=True)
-    x = _resize(frames, ch, cw)
-    top, left = (ch - h) // 2, (cw - w) // 2
-    return x[..., top : top + h, left : left + w]
+    """Cover h x w: cut the centre of the source that will be visible, then scale only that (scaling the whole
+    source first cost 120 ms a frame for landscape 1080p into 1080x1920, two thirds of it thrown away)."""
+    src_h, src_w = frames.shape[-2:]
+    scale = max(h / src_h, w / src_w)
+    ch, cw = min(src_h, max(1, round(h / scale))), min(src_w, max(1, round(w / scale)))
+    top, left = (src_h - ch) // 2, (src_w - cw) // 2
+    return _resize(frames[..., top : top + ch, left : left + cw], h, w)
 
 
 def blur_fill(frames: Tensor, h: int, w: int, blur_radius: int = 6, dim: float = 0.75, work_scale: int = 8) -> Tensor:
