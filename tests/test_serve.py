@@ -165,14 +165,22 @@ def test_seed_javascript_websocket_example_receives_progress(served: ServedApp, 
             )
             page.wait_for_function("window.opened", timeout=10_000)
             page.wait_for_timeout(300)  # the server subscribes right after accepting
+            # The example learns currentTaskId from the submit response; a content job can finish before that
+            # response is read, so the content queue is paused (0 slots) until the page knows its task.
             task = page.evaluate(
-                """async (token) => {
+                """async ([token, admin]) => {
+                const scale = (n) => fetch(`/api/v1/tasks/admin/scale?queue_name=content&desired_workers=${n}`,
+                    {method: 'POST', headers: {'Authorization': 'Bearer ' + admin}});
+                await scale(0);
+                await new Promise((done) => setTimeout(done, 1500));  // the Dispatcher re-reads caps every second
                 const r = await fetch('/api/v1/tasks/submit/content', {method: 'POST',
                     headers: {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'},
                     body: JSON.stringify({topic: 'Why cats purr', priority: 9})});
-                const body = await r.json(); window.currentTaskId = body.task_id; return body;
+                const body = await r.json(); window.currentTaskId = body.task_id;
+                await scale(4);
+                return body;
             }""",
-                token,
+                [token, served.user("js_admin", admin=True)],
             )
             assert task["state"] == "PENDING"
             # The stage's own 100 % arrives before the Dispatcher's SUCCESS event ("done"): wait for the latter.
