@@ -7,15 +7,18 @@ from typing import Any
 
 from cluster.cli_jobs import job_system, wait_for_stop
 from cluster.settings import Settings
+from pipeline.errors import InvalidInputError
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """Redis, Ray, the Dispatcher and the API on host:port until Ctrl-C or SIGTERM."""
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    if not 1 <= port <= 65535:
+        raise InvalidInputError("--port", f"{port} is not a TCP port (1–65535)")
     from ray import serve
 
     from serve_app.deployment import APP_NAME, AppArgs, build_app
 
-    host, port = args.host or settings.api_host, args.port or settings.api_port
     with job_system(settings, args.address) as (url, _):
         serve.start(http_options={"host": host, "port": port})
         data_dir = str(settings.data_dir.resolve())

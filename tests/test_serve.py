@@ -135,6 +135,15 @@ wait"""
     assert all(r.hget(f"reels:job:{i}", "attempts") == "1" for i in ids)  # each ran exactly once
 
 
+def pause_content(served: ServedApp, admin: str, slots: int) -> None:
+    """Set the content queue's slots through the admin API and wait until the Dispatcher reports it applied them."""
+    path = f"/api/v1/tasks/admin/scale?queue_name=content&desired_workers={slots}"
+    auth = f"Authorization: Bearer {admin}"
+    subprocess.run(["curl", "-sf", "-X", "POST", f"{served.url}{path}", "-H", auth], check=True, capture_output=True)
+    r = redis.Redis.from_url(served.redis_url, decode_responses=True)
+    wait_for(lambda: json.loads(r.hget("reels:dispatcher", "caps") or "{}").get("content") == slots, timeout=10)
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/install.sh adds it)")
 def test_seed_javascript_websocket_example_receives_progress(served: ServedApp, token: str) -> None:
     from playwright.sync_api import sync_playwright
@@ -152,7 +161,9 @@ def test_seed_javascript_websocket_example_receives_progress(served: ServedApp, 
                 const updateStatus = (s) => window.seen.push(['status', s]);
                 // The seed's example, with the token added as a query parameter:
                 const ws = new WebSocket(`ws://localhost:${port}/ws/user_123?token=${token}`);
-                ws.onopen = () => { window.opened = true; };
+                ws.addEventListener('message', (e) => {  // the server's first frame: its subscription is live
+                    if (JSON.parse(e.data).type === 'subscribed') window.opened = true;
+                });
                 ws.onmessage = (event) => {
                     const data = JSON.parse(event.data);
                     if (data.task_id === currentTaskId) {
@@ -164,24 +175,20 @@ def test_seed_javascript_websocket_example_receives_progress(served: ServedApp, 
                 [served.port, token],
             )
             page.wait_for_function("window.opened", timeout=10_000)
-            page.wait_for_timeout(300)  # the server subscribes right after accepting
             # The example learns currentTaskId from the submit response; a content job can finish before that
-            # response is read, so the content queue is paused (0 slots) until the page knows its task.
+            # response is read, so the content queue is paused (0 slots, applied by the Dispatcher) meanwhile.
+            admin = served.user("js_admin", admin=True)
+            pause_content(served, admin, 0)
             task = page.evaluate(
-                """async ([token, admin]) => {
-                const scale = (n) => fetch(`/api/v1/tasks/admin/scale?queue_name=content&desired_workers=${n}`,
-                    {method: 'POST', headers: {'Authorization': 'Bearer ' + admin}});
-                await scale(0);
-                await new Promise((done) => setTimeout(done, 1500));  // the Dispatcher re-reads caps every second
+                """async (token) => {
                 const r = await fetch('/api/v1/tasks/submit/content', {method: 'POST',
                     headers: {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'},
                     body: JSON.stringify({topic: 'Why cats purr', priority: 9})});
-                const body = await r.json(); window.currentTaskId = body.task_id;
-                await scale(4);
-                return body;
+                const body = await r.json(); window.currentTaskId = body.task_id; return body;
             }""",
-                [token, served.user("js_admin", admin=True)],
+                token,
             )
+            pause_content(served, admin, 4)
             assert task["state"] == "PENDING"
             # The stage's own 100 % arrives before the Dispatcher's SUCCESS event ("done"): wait for the latter.
             page.wait_for_function("window.seen.some(([k, v]) => k === 'status' && v === 'done')", timeout=60_000)
