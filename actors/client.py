@@ -64,8 +64,15 @@ class JobClient:
                 raise InvalidInputError(f"items[{i}].{e.field}", e.reason) from None
         batch_id = Job.new_id()
         jobs = [self.submit(owner, task_type, p, priority, parent=batch_id) for p in items]
-        self.store.r.rpush(f"{self.store.p}batch:{batch_id}", *[j.id for j in jobs])
+        with self.store.r.pipeline(transaction=True) as tx:
+            tx.rpush(f"{self.store.p}batch:{batch_id}", *[j.id for j in jobs])
+            tx.set(f"{self.store.p}batch_owner:{batch_id}", owner)
+            tx.execute()
         return batch_id, jobs
+
+    def batch_owner(self, batch_id: str) -> str | None:
+        owner = self.store.r.get(f"{self.store.p}batch_owner:{batch_id}") if len(batch_id) <= 64 else None
+        return str(owner) if owner is not None else None
 
     def batch_status(self, batch_id: str) -> dict[str, Any]:
         ids = self.store.r.lrange(f"{self.store.p}batch:{batch_id}", 0, -1)

@@ -273,3 +273,15 @@ def test_a_revoked_key_stops_working_at_once(api: Api) -> None:
     r = api.call("GET", f"{API}/tasks", "bob")
     assert r.status_code == 401 and r.json()["detail"] == "invalid or revoked token"
     assert api.call("GET", f"{API}/tasks", "alice").status_code == 200
+
+
+def test_batch_status_is_the_owners_alone(api: Api) -> None:
+    body = {"task_type": "content", "items": [{"topic": "a"}, {"topic": "b", "settings": {"platform": "shorts"}}]}
+    batch = api.call("POST", f"{API}/tasks/submit/batch", "alice", body).json()
+    status = api.call("GET", batch["status_url"], "alice").json()
+    assert status["total"] == 2 and status["task_ids"] == batch["task_ids"] and status["states"] == {"PENDING": 2}
+    assert api.call("GET", batch["status_url"], "bob").status_code == 404
+    assert api.call("GET", batch["status_url"], "root").status_code == 200
+    bad = {"task_type": "content", "items": [{"topic": "a"}, {"project_id": 77}]}
+    r = api.call("POST", f"{API}/tasks/submit/batch", "alice", bad)
+    assert r.status_code == 404 and r.json()["detail"] == "items[1]: project not found"

@@ -85,7 +85,6 @@ async def submit_batch(body: BatchSubmit, user: CurrentUser, service: Service) -
         items.append(service.params_for(task_type, settings))
     service.take_budget(user, len(items))
     batch_id, jobs = service.jobs.submit_batch(user.id, task_type, items, body.priority)
-    service.r.set(f"{service.store.p}batch_owner:{batch_id}", user.id)
     return BatchSubmitted(
         batch_id=batch_id,
         total=len(jobs),
@@ -96,7 +95,7 @@ async def submit_batch(body: BatchSubmit, user: CurrentUser, service: Service) -
 
 @router.get("/batch/{batch_id}", response_model=BatchStatus)
 async def batch_status(batch_id: str, user: CurrentUser, service: Service) -> BatchStatus:
-    owner = service.r.get(f"{service.store.p}batch_owner:{batch_id[:64]}")
+    owner = service.jobs.batch_owner(batch_id)
     if owner is None or (owner != user.id and not user.is_admin):
         raise NotFound("batch")
     return BatchStatus(**service.jobs.batch_status(batch_id))
