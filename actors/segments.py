@@ -9,9 +9,10 @@ from pathlib import Path
 
 import ray
 
+from pipeline.audio import probe_audio
 from pipeline.files import atomic_path
 from pipeline.plan import RenderPlan
-from pipeline.render import Segment, encode_segment, join, mix_audio, render, split_frames
+from pipeline.render import Segment, encode_audio, encode_segment, join, render, split_frames
 
 Progress = Callable[[float, str], None]
 
@@ -29,7 +30,8 @@ def render_plan(plan: RenderPlan, out: str | Path, segments: int, progress: Prog
     if segments <= 1 or not ray.is_initialized():
         render(plan, out, device=device, progress=progress)
         return
-    audio = mix_audio(plan)  # first: a bad audio track fails before any video work
+    for track in plan.audio:  # first: a bad audio track fails before any video work
+        probe_audio(track.path)
     ranges = split_frames(plan.frame_count, segments)
     plan_ref = ray.put(plan)
     refs = {render_segment.remote(plan_ref, a, b, device): (a, b) for a, b in ranges}
@@ -40,6 +42,7 @@ def render_plan(plan: RenderPlan, out: str | Path, segments: int, progress: Prog
         done[refs[ready[0]]] = ray.get(ready[0])
         progress(0.95 * len(done) / len(ranges), f"rendered {len(done)}/{len(ranges)} segments")
     with tempfile.TemporaryDirectory(prefix="reels-join-") as tmp:
+        audio = encode_audio(plan, Path(tmp) / "audio.mp4")
         segs = []
         for (a, b), data in sorted(done.items()):
             path = Path(tmp) / f"seg{a:08d}.mp4"

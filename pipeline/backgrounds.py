@@ -1,9 +1,10 @@
-"""Background sources: local footage (decord) and procedural animation (torch)."""
+"""Background sources: local footage (FFmpeg through PyAV) and procedural animation (torch)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,32 +69,118 @@ def list_footage(path: str | Path) -> list[Path]:
 
 
 class FootageSource:
-    """Frames of a clip at given times, decoded by decord at a working size, looped past its end."""
+    """Frames of a clip at given times, decoded with FFmpeg (PyAV) and scaled to a working size, looped past its end.
+
+    A render asks for times in order, so the reader decodes forward and seeks only when the times jump back (a loop)
+    or far ahead; frames it passes over are decoded but never converted. It is not decord: decord's reader keeps a
+    thread spinning on a whole core for as long as it is open (eva-decord 0.6.1 and decord2 3.4 alike: 100 % of a
+    core while idle, 16 ms of CPU a frame beside a busy compositor), which on a small machine starves x264.
+    """
+
+    SEEK_AHEAD = 90  # frames: farther than this forward, seeking beats decoding through
 
     def __init__(self, path: str, width: int, height: int, loop: bool = True) -> None:
-        import decord  # imported here: decord spawns no threads until used, but keep import cost lazy
-
         self.info = probe_video(path)
-        self.loop = loop
-        try:
-            self._reader = decord.VideoReader(path, width=width, height=height, num_threads=1)
-        except decord.DECORDError as e:
-            raise InvalidMediaError(path, f"cannot decode video ({str(e).splitlines()[0][:120]})") from None
-        self._count = len(self._reader)
-        self.fps = self._reader.get_avg_fps() or self.info.fps
+        self.path, self.width, self.height, self.loop = str(path), width, height, loop
+        self.fps = self.info.fps
+        self._count = self.info.frames  # corrected when the stream ends earlier than its header said
+        self._container = av.open(self.path)
+        self._stream = self._container.streams.video[0]
+        tb = self._stream.time_base
+        self._t0 = float(self._stream.start_time * tb) if self._stream.start_time and tb else 0.0
+        cc = self._stream.codec_context
+        # Unflagged footage gets the matrix players assume (BT.709 from 720 lines up, else BT.601); FFmpeg's own
+        # default is BT.601 for all.
+        flagged = int(cc.colorspace or 2)
+        colorspace = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}.get(flagged, 1 if self.info.height >= 720 else 5)
+        self._colorspace = colorspace
+        self._full_range = int(cc.color_range or 0) == 2 or (
+            cc.format is not None and cc.format.name.startswith("yuvj")
+        )
+        # BT.709 footage goes to the renderer as it is stored, as YUV planes (no conversion to RGB and back).
+        self.bt709 = colorspace == 1
+        self._decoded: Iterator[av.VideoFrame] = iter(())
+        self._next = 0  # index of the frame the decoder yields next
+        self._last: tuple[int, bool, np.ndarray] | None = None
+        self._seek(0)
+
+    def close(self) -> None:
+        self._container.close()
 
     def indices(self, times: np.ndarray) -> np.ndarray:
         idx = np.floor(times * self.fps + 1e-6).astype(np.int64)
         return idx % self._count if self.loop else np.clip(idx, 0, self._count - 1)
 
-    def frames(self, times: np.ndarray, device: torch.device) -> Tensor:
-        idx = self.indices(times)
+    def _seek(self, idx: int) -> None:
+        tb = self._stream.time_base
+        assert tb is not None, "demuxed streams always have a time base"
+        self._container.seek(int((idx / self.fps + self._t0) / tb), stream=self._stream, backward=True)
+        self._decoded = self._container.decode(self._stream)
+        self._next = -1  # unknown until the first frame arrives
+
+    def _index(self, frame: av.VideoFrame, fallback: int) -> int:
+        if frame.pts is None or frame.time_base is None:
+            return fallback
+        return round((float(frame.pts * frame.time_base) - self._t0) * self.fps)
+
+    def _convert(self, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
+        src_range = 2 if self._full_range else 1
+        if yuv:
+            scaled = frame.reformat(self.width, self.height, "yuv420p", src_color_range=src_range, dst_color_range=1)
+            return scaled.to_ndarray()
+        return frame.to_ndarray(
+            format="rgb24",
+            width=self.width,
+            height=self.height,
+            src_colorspace=self._colorspace,
+            src_color_range=src_range,
+        )
+
+    def _frame(self, idx: int, yuv: bool) -> np.ndarray:
+        if self._last is not None and self._last[:2] == (idx, yuv):
+            return self._last[2]
+        if not 0 <= self._next <= idx or idx > self._next + self.SEEK_AHEAD:
+            self._seek(idx)
+        while True:
+            frame = next(self._decoded, None)
+            if frame is None:  # the stream ended before idx: its header over-counted the frames
+                last = self._last[0] if self._last is not None else self._next - 1
+                if last < 0:
+                    raise InvalidMediaError(self.path, "video stream holds no decodable frames")
+                self._count = min(self._count, last + 1)
+                idx = idx % self._count if self.loop else self._count - 1
+                if self._last is not None and self._last[:2] == (idx, yuv):
+                    return self._last[2]
+                self._seek(idx)
+                continue
+            i = self._index(frame, max(self._next, 0))
+            self._next = i + 1
+            if i >= idx:
+                image = self._convert(frame, yuv)
+                self._last = (i, yuv, image)
+                return image
+
+    def _batch(self, times: np.ndarray, yuv: bool) -> np.ndarray:
         try:
-            batch = self._reader.get_batch(idx.tolist()).asnumpy()
-        except Exception as e:  # decord raises its own error types from C++
-            raise InvalidMediaError(self.info.path, f"decode failed ({str(e).splitlines()[0][:120]})") from None
-        t = torch.from_numpy(batch).to(device)
-        return t.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+            return np.stack([self._frame(int(i), yuv) for i in self.indices(times)])
+        except av.FFmpegError as e:
+            raise InvalidMediaError(self.path, f"decode failed ({e.strerror or type(e).__name__})") from None
+
+    def planes(self, times: np.ndarray, device: torch.device) -> tuple[Tensor, Tensor]:
+        """(N, h, w) luma and (N, 2, h/2, w/2) chroma, uint8 yuv420p in limited range (as stored when `bt709`)."""
+        batch = torch.from_numpy(self._batch(times, yuv=True)).to(device)
+        n, h = len(batch), self.height
+        return batch[:, :h], batch[:, h:].reshape(n, 2, h // 2, self.width // 2)
+
+    def raw(self, times: np.ndarray, device: torch.device) -> Tensor:
+        """(N, 3, h, w) uint8 RGB frames."""
+        batch = self._batch(times, yuv=False)
+        # Planar while still bytes: the transpose moves a quarter of the data it would as float.
+        return torch.from_numpy(batch).to(device).permute(0, 3, 1, 2).contiguous()
+
+    def frames(self, times: np.ndarray, device: torch.device) -> Tensor:
+        """(N, 3, h, w) float RGB in [0, 1]."""
+        return self.raw(times, device).to(torch.float32).div_(255.0)
 
 
 def palette_for(seed: int) -> Tensor:

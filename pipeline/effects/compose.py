@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -40,15 +42,49 @@ def _resize(frames: Tensor, h: int, w: int) -> Tensor:
 
 
 def box_blur(frames: Tensor, radius: int) -> Tensor:
-    """Box blur with edge replication, three passes (close to a Gaussian); avg_pool2d is the fast kernel."""
+    """Box blur with edge replication, three passes (close to a Gaussian). Each pass is a running sum (a cumulative
+    sum and one subtraction), whatever the radius: 4x faster than avg_pool2d on a small backdrop, 3x on 1080x1920."""
     if radius <= 0:
         return frames
     k = 2 * radius + 1
     x = frames
-    for _ in range(3):  # separable: a row pass then a column pass
-        x = F.avg_pool2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), (1, k), stride=1)
-        x = F.avg_pool2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), (k, 1), stride=1)
+    for _ in range(3):
+        for dim in (-1, -2):  # separable: a row pass then a column pass
+            n = x.shape[dim]
+            padded = F.pad(x, (radius, radius, 0, 0) if dim == -1 else (0, 0, radius, radius), mode="replicate")
+            sums = F.pad(padded.cumsum(dim), (1, 0, 0, 0) if dim == -1 else (0, 0, 1, 0))
+            x = (sums.narrow(dim, k, n) - sums.narrow(dim, 0, n)).div_(k)
     return x
+
+
+@lru_cache(maxsize=64)
+def _row_taps(small_rows: int, k: int, first: int, stop: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Rows `first..stop` of a k-times bilinear enlargement (align_corners=False, edges held) read small rows i0
+    and i1 with weight w on i1: the same arithmetic as F.interpolate."""
+    src = ((torch.arange(first, stop, dtype=torch.float64) + 0.5) / k - 0.5).clamp(min=0.0)
+    i0 = src.floor().long().clamp(max=small_rows - 1)
+    i1 = (i0 + 1).clamp(max=small_rows - 1)
+    return i0, i1, (src - i0).to(torch.float32)
+
+
+def enlarge(
+    small: Tensor, k: int, h: int, w: int, rows: tuple[int, int] | None = None, out: Tensor | None = None
+) -> Tensor:
+    """Bilinear k-times enlargement of `small` (N, C, hs, ws), centre-cropped to h x w (hs*k >= h, ws*k >= w);
+    only `rows` (start, stop) of the result when given, written into `out` when given. Columns are interpolated at
+    the small height and rows are blended two at a time, so a band costs its own pixels only (F.interpolate to
+    1080x1920 costs 2.9 ms a plane on one core, this 1.5 ms, and less for bands)."""
+    hs, ws = small.shape[-2:]
+    if hs * k < h or ws * k < w:
+        raise ValueError(f"a {hs}x{ws} image enlarged {k} times does not cover {h}x{w}")
+    wide = F.interpolate(small, scale_factor=(1.0, float(k)), mode="bilinear", recompute_scale_factor=False)
+    left, top = (ws * k - w) // 2, (hs * k - h) // 2
+    wide = wide[..., left : left + w]
+    r0, r1 = rows or (0, h)
+    i0, i1, wt = _row_taps(hs, k, top + r0, top + r1)
+    i0, i1 = i0.to(small.device), i1.to(small.device)
+    a, b, weight = wide.index_select(-2, i0), wide.index_select(-2, i1), wt.to(small.device).view(-1, 1)
+    return torch.lerp(a, b, weight) if out is None else torch.lerp(a, b, weight, out=out)
 
 
 def fit_size(src_h: int, src_w: int, h: int, w: int, cover: bool) -> tuple[int, int]:
@@ -67,15 +103,15 @@ def crop_fill(frames: Tensor, h: int, w: int) -> Tensor:
     return _resize(frames[..., top : top + ch, left : left + cw], h, w)
 
 
-def blur_fill(frames: Tensor, h: int, w: int, blur_radius: int = 6, dim: float = 0.75, work_scale: int = 8) -> Tensor:
+def blur_fill(frames: Tensor, h: int, w: int, blur_radius: int = 3, dim: float = 0.75, work_scale: int = 16) -> Tensor:
     """Whole frame fitted in the centre over a blurred, dimmed, cover-scaled copy of itself.
 
-    The backdrop is blurred at 1/work_scale resolution, where blur is cheap, then scaled up.
+    The backdrop is cut and blurred at 1/work_scale of the frame, where blur is cheap, then enlarged. The renderer
+    composes the same picture in YUV planes (pipeline.compositor); this RGB version is its reference.
     """
     fh, fw = fit_size(frames.shape[-2], frames.shape[-1], h, w, cover=False)
-    small_h, small_w = max(1, h // work_scale), max(1, w // work_scale)
-    back = crop_fill(frames, small_h, small_w)
-    back = _resize(box_blur(back, blur_radius) * dim, h, w)
+    small = crop_fill(frames, -(-h // work_scale), -(-w // work_scale))
+    back = enlarge(box_blur(small, blur_radius) * dim, work_scale, h, w)
     fore = _resize(frames, fh, fw)
     top, left = (h - fh) // 2, (w - fw) // 2
     back[..., top : top + fh, left : left + fw] = fore  # `back` is a fresh tensor: safe to write into

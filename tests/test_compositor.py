@@ -1,0 +1,135 @@
+"""The renderer's fast paths against their plain references: the same picture, cheaper."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pipeline.backgrounds import FootageSource
+from pipeline.captions import WordTiming
+from pipeline.compositor import Compositor, rgb_to_planes
+from pipeline.effects import make_effect
+from pipeline.effects.color_grade import ColorGrade
+from pipeline.effects.compose import blur_fill, box_blur, enlarge, mix_channels
+from pipeline.planner import build_plan
+from pipeline.platforms import get_preset
+from tests.media import frames_rgb, make_clip, make_tone
+
+
+@pytest.mark.parametrize(
+    ("hs", "ws", "k", "h", "w"), [(120, 68, 16, 1920, 1080), (10, 6, 16, 160, 96), (7, 5, 3, 20, 13), (3, 2, 8, 24, 9)]
+)
+def test_enlarge_is_bilinear_interpolation_row_by_row(hs: int, ws: int, k: int, h: int, w: int) -> None:
+    small = torch.rand(2, 3, hs, ws)
+    ref = F.interpolate(small, scale_factor=k, mode="bilinear", align_corners=False, recompute_scale_factor=False)
+    top, left = (hs * k - h) // 2, (ws * k - w) // 2
+    ref = ref[..., top : top + h, left : left + w]
+    assert torch.allclose(enlarge(small, k, h, w), ref, atol=1e-6)
+    rows = (h // 3, h - 1)
+    band = torch.empty(2, 3, rows[1] - rows[0], w)
+    enlarge(small, k, h, w, rows, out=band)
+    assert torch.allclose(band, ref[..., rows[0] : rows[1], :], atol=1e-6)
+    with pytest.raises(ValueError, match="does not cover"):
+        enlarge(small, k, h + k, w)
+
+
+def test_box_blur_equals_three_plain_box_passes() -> None:
+    x = torch.rand(1, 3, 23, 41)
+    ref = x
+    for _ in range(3):
+        ref = F.avg_pool2d(F.pad(ref, (4, 4, 0, 0), mode="replicate"), (1, 9), stride=1)
+        ref = F.avg_pool2d(F.pad(ref, (0, 0, 4, 4), mode="replicate"), (9, 1), stride=1)
+    assert torch.allclose(box_blur(x, 4), ref, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # 192x112 into a 96x160 frame: the fitted picture is 96x56 and sits at an even row, as the renderer places it.
+    return make_clip(tmp_path_factory.mktemp("c") / "clip.mp4", 192, 112, seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+def soft_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Colours that the default grade keeps inside the RGB cube (where clipping before or after the conversion
+    is the same), with edges and motion."""
+    path = tmp_path_factory.mktemp("c") / "soft.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30, options={"preset": "ultrafast", "crf": "12"})
+        s.width, s.height, s.pix_fmt = 192, 112, "yuv420p"
+        for i in range(30):
+            img = np.zeros((112, 192, 3), np.uint8)
+            img[..., 0] = np.linspace(60, 190, 192, dtype=np.uint8)[None, :]
+            img[..., 1] = np.linspace(70, 170, 112, dtype=np.uint8)[:, None]
+            img[..., 2] = 90 + 3 * i
+            img[30:70, 10 + 4 * i : 50 + 4 * i] = (180, 175, 170)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+def test_footage_reader_returns_the_decoded_frames_in_order_looped_and_after_jumps(clip: Path) -> None:
+    src = FootageSource(str(clip), 192, 112)
+    want = frames_rgb(clip, list(range(30)))
+    cpu = torch.device("cpu")
+
+    def at(*indices: int) -> np.ndarray:
+        frames = src.raw(np.array(indices) / 30.0 + 1e-4, cpu)
+        return frames.permute(0, 2, 3, 1).numpy()
+
+    seq = at(0, 1, 2, 3)
+    assert all(np.array_equal(seq[k], want[k]) for k in range(4))
+    assert np.array_equal(at(29)[0], want[29])  # forward, skipping frames
+    assert np.array_equal(at(5)[0], want[5])  # back: a seek
+    assert np.array_equal(at(35)[0], want[5])  # past the end: looped
+    assert np.array_equal(at(5, 5)[1], want[5])  # the same frame twice (output faster than the footage)
+
+
+def test_footage_reader_leaves_no_thread_busy(clip: Path) -> None:
+    src = FootageSource(str(clip), 96, 56)
+    src.raw(np.arange(10) / 30.0, torch.device("cpu"))
+    before = time.process_time()
+    time.sleep(0.5)
+    # decord's reader kept a thread spinning on a whole core here (0.5 s of CPU in 0.5 s).
+    assert time.process_time() - before < 0.05
+
+
+def test_blur_fill_fast_path_is_the_reference_picture(soft_clip: Path, tmp_path: Path) -> None:
+    narration = make_tone(tmp_path / "n.wav", seconds=1.0)
+    preset = get_preset("tiktok").at_size(96, 160)
+    plan = build_plan(preset, narration, [WordTiming("x", 5.0, 5.1)], 0.4, str(soft_clip), None, "t")
+    plan = plan.__class__(**{**plan.__dict__, "captions": plan.captions.__class__(plan.captions.style, ())})
+    layer = plan.layers[0]
+    assert layer.fit == "blur_fill" and [e.name for e in layer.effects] == ["ken_burns", "color_grade", "vignette"]
+    frames = np.array([0, 7, 14])
+    fast = Compositor(plan).render_planes(frames)
+
+    # Reference: every effect in RGB, in the plan's order, on the fitted source; then blur-fill; then the vignette.
+    # The one intended difference: the fast path clips a grade's out-of-range colours to the legal YUV range after
+    # converting, so the reference does too.
+    src = FootageSource(str(soft_clip), 96, 56)
+    times = frames / plan.output.fps
+    x = src.frames(times - layer.start, torch.device("cpu"))
+    t = torch.as_tensor((times - layer.start) / (layer.end - layer.start), dtype=torch.float32)
+    kb, grade, vignette = (make_effect(e.name, e.params) for e in layer.effects)
+    assert isinstance(grade, ColorGrade)
+    x = mix_channels(kb.apply(x, t), *grade.affine())  # grade.apply() without its RGB clip
+    ref = rgb_to_planes(blur_fill(x, 160, 96))
+    gain = vignette.apply(torch.ones(1, 1, 160, 96), t)
+    ref.y = ref.y.clamp(0.0, 1.0) * gain[:, 0]
+    ref.uv = ref.uv.clamp(-0.5, 0.5) * F.avg_pool2d(gain, 2)
+
+    fore = slice(52, 108)  # the fitted picture's rows
+    dy = (fast.y - ref.y).abs() * 255
+    assert dy[:, fore].max() < 0.01  # grade folded into the conversion, zoom/pan on the luma plane: exact
+    assert dy.mean() < 0.5 and dy.max() < 3.0  # the backdrop is cut from a half-size copy, then blurred
+    duv = (fast.uv - ref.uv).abs() * 255  # chroma zoomed at its own resolution
+    assert duv.mean() < 0.5 and duv.max() < 4.0
+    assert (fast.y[0] - fast.y[2]).abs().mean() * 255 > 1.0  # and it moves
