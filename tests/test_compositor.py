@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from pipeline.backgrounds import FootageSource
 from pipeline.captions import WordTiming
-from pipeline.compositor import Compositor, rgb_to_planes
+from pipeline.compositor import Compositor, Planes, rgb_to_planes
 from pipeline.effects import make_effect
 from pipeline.effects.color_grade import ColorGrade
 from pipeline.effects.compose import blur_fill, box_blur, enlarge, mix_channels
@@ -54,14 +54,17 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("c") / "clip.mp4", 192, 112, seconds=1.0)
 
 
-@pytest.fixture(scope="module")
-def soft_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["bt601", "bt709"])
+def soft_clip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Colours that the default grade keeps inside the RGB cube (where clipping before or after the conversion
-    is the same), with edges and motion."""
-    path = tmp_path_factory.mktemp("c") / "soft.mp4"
+    is the same), with edges and motion. Unflagged small footage is read as BT.601 and goes through RGB; footage
+    flagged BT.709 is composed from its stored YUV planes."""
+    path = tmp_path_factory.mktemp("c") / f"soft-{request.param}.mp4"
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=30, options={"preset": "ultrafast", "crf": "12"})
         s.width, s.height, s.pix_fmt = 192, 112, "yuv420p"
+        if request.param == "bt709":
+            s.codec_context.colorspace = s.codec_context.color_primaries = s.codec_context.color_trc = 1
         for i in range(30):
             img = np.zeros((112, 192, 3), np.uint8)
             img[..., 0] = np.linspace(60, 190, 192, dtype=np.uint8)[None, :]
@@ -72,6 +75,7 @@ def soft_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 c.mux(p)
         for p in s.encode(None):
             c.mux(p)
+    assert FootageSource(str(path), 96, 56).bt709 == (request.param == "bt709")
     return path
 
 
@@ -116,7 +120,11 @@ def test_blur_fill_fast_path_is_the_reference_picture(soft_clip: Path, tmp_path:
     # converting, so the reference does too.
     src = FootageSource(str(soft_clip), 96, 56)
     times = frames / plan.output.fps
-    x = src.frames(times - layer.start, torch.device("cpu"))
+    if src.bt709:  # the renderer reads the stored planes; the reference turns them into RGB exactly
+        y, uv = src.planes(times - layer.start, torch.device("cpu"))
+        x = Planes((y.float() - 16.0) / 219.0, (uv.float() - 128.0) / 224.0).to_rgb()
+    else:
+        x = src.frames(times - layer.start, torch.device("cpu"))
     t = torch.as_tensor((times - layer.start) / (layer.end - layer.start), dtype=torch.float32)
     kb, grade, vignette = (make_effect(e.name, e.params) for e in layer.effects)
     assert isinstance(grade, ColorGrade)
