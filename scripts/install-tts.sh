@@ -36,7 +36,7 @@ if ! "$PY" -c 'import TTS, torchaudio' >/dev/null 2>&1; then
 fi
 # The project itself, without its torch pin's resolution (torch 2.9.1 is already here), plus its light deps.
 $PIP install -q -e . --no-deps
-$PIP install -q "av>=14" "eva-decord>=0.6.1" "numpy>=1.26" "scipy>=1.11" "pillow>=10" "openai>=1.40" \
+$PIP install -q "av>=14" "numpy>=1.26" "scipy>=1.11" "pillow>=10" "openai>=1.40" \
   "pydantic>=2.6" "pydantic-settings>=2.2" "rich>=13" "pytest>=8"
 
 ready

@@ -31,10 +31,10 @@ def test_enlarge_is_bilinear_interpolation_row_by_row(hs: int, ws: int, k: int, 
     top, left = (hs * k - h) // 2, (ws * k - w) // 2
     ref = ref[..., top : top + h, left : left + w]
     assert torch.allclose(enlarge(small, k, h, w), ref, atol=1e-6)
-    rows = (h // 3, h - 1)
-    band = torch.empty(2, 3, rows[1] - rows[0], w)
-    enlarge(small, k, h, w, rows, out=band)
-    assert torch.allclose(band, ref[..., rows[0] : rows[1], :], atol=1e-6)
+    for rows in [(h // 3, h - 1), (0, min(h, k - 1)), (1, h), (h - 2, h)]:
+        band = torch.empty(2, 3, rows[1] - rows[0], w)
+        enlarge(small, k, h, w, rows, out=band)
+        assert torch.allclose(band, ref[..., rows[0] : rows[1], :], atol=1e-6), rows
     with pytest.raises(ValueError, match="does not cover"):
         enlarge(small, k, h + k, w)
 
