@@ -141,13 +141,15 @@ class FootageSource:
             return self._last[2]
         if not 0 <= self._next <= idx or idx > self._next + self.SEEK_AHEAD:
             self._seek(idx)
+        ends = 0
         while True:
             frame = next(self._decoded, None)
             if frame is None:  # the stream ended before idx: its header over-counted the frames
-                last = self._last[0] if self._last is not None else self._next - 1
-                if last < 0:
-                    raise InvalidMediaError(self.path, "video stream holds no decodable frames")
-                self._count = min(self._count, last + 1)
+                ends += 1
+                if ends > 3:
+                    raise InvalidMediaError(self.path, f"cannot decode frame {idx} of {self._count}")
+                # Frames up to the decoder's position exist; a seek that found none was past the end.
+                self._count = max(1, min(self._count, self._next if self._next > 0 else idx))
                 idx = idx % self._count if self.loop else self._count - 1
                 if self._last is not None and self._last[:2] == (idx, yuv):
                     return self._last[2]

@@ -96,6 +96,16 @@ def test_footage_reader_returns_the_decoded_frames_in_order_looped_and_after_jum
     assert np.array_equal(at(5, 5)[1], want[5])  # the same frame twice (output faster than the footage)
 
 
+def test_footage_reader_loops_at_the_real_end_when_the_header_over_counts(clip: Path) -> None:
+    src = FootageSource(str(clip), 192, 112)
+    src._count = 40  # as a container whose header claims more frames than the stream holds
+    want = frames_rgb(clip, [5, 29])
+    frames = src.raw(np.array([29, 35]) / 30.0 + 1e-4, torch.device("cpu")).permute(0, 2, 3, 1).numpy()
+    assert np.array_equal(frames[0], want[29])
+    assert np.array_equal(frames[1], want[5])  # frame 35 does not exist: 35 - 30 after the real end
+    assert src._count == 30
+
+
 def test_footage_reader_leaves_no_thread_busy(clip: Path) -> None:
     src = FootageSource(str(clip), 96, 56)
     src.raw(np.arange(10) / 30.0, torch.device("cpu"))
