@@ -33,6 +33,17 @@ def test_offline_length_follows_the_target() -> None:
     assert 35 <= long.estimated_seconds() <= 80
 
 
+@pytest.mark.parametrize("target", [6.0, 10.0, 12.0, 15.0, 20.0, 30.0, 45.0, 60.0])
+def test_offline_script_fits_short_and_long_targets(target: float) -> None:
+    for topic in ("How black holes form", "Volcanoes", "Why cats purr"):
+        s = OfflineWriter().write(Brief(topic, target_seconds=target))
+        hook_only = Script(s.title, s.hook, ()).estimated_seconds()
+        assert s.estimated_seconds() <= max(target, hook_only) + 0.01, topic  # never past the target but the hook
+        if target >= 12:
+            assert s.estimated_seconds() >= 0.7 * target, topic
+        assert bool(s.call_to_action) == (target >= 15), topic  # a short reel spends no seconds on "follow me"
+
+
 def test_sentences_split_the_narration() -> None:
     s = Script("t", "Hook one. Hook two!", ("Beat?",), "Follow.")
     assert s.sentences() == ["Hook one.", "Hook two!", "Beat?", "Follow."]

@@ -58,6 +58,11 @@ _CTAS = (
 )
 
 
+def _seconds(part: str) -> float:
+    """A part's share of Script.estimated_seconds()."""
+    return Script("", part, ()).estimated_seconds()
+
+
 class OfflineWriter:
     """Builds a sensible script from topic, audience and tone; the same brief gives the same script."""
 
@@ -69,13 +74,26 @@ class OfflineWriter:
         subject = " ".join(t.split()[1:]) if question and len(t.split()) > 1 else t
         fill = {"q": t, "t": subject, "T": subject[:1].upper() + subject[1:], "aud": brief.audience}
         hook = rng.choice(_QUESTION_HOOKS if question else _TOPIC_HOOKS).format(**fill)
-        # About 2.6 words a second; each beat is about 12 words; hook and call to action take ~25.
-        n_beats = max(2, min(len(_BEATS), round((brief.target_seconds * 2.6 - 25) / 12)))
-        beats = [rng.choice(_OPENERS), *(b.format(**fill) for b in rng.sample(_BEATS, n_beats))]
+        opener = rng.choice(_OPENERS)
+        pool = [b.format(**fill) for b in rng.sample(_BEATS, len(_BEATS))]
         tone_line = _TONE_LINES.get(brief.tone.lower())
-        if tone_line:
-            beats.insert(len(beats) // 2 + 1, tone_line)
         cta = rng.choice(_CTAS)
+        # Sentences are added while the narration's estimate stays within the target: the hook always; a call to
+        # action from 15 s up; then the beats, an opener first (a short reel is the hook and what fits after it).
+        budget = brief.target_seconds - _seconds(hook)
+        if brief.target_seconds >= 15:
+            budget -= _seconds(cta)
+        else:
+            cta = ""
+        beats: list[str] = []
+        shortest = min(_seconds(b) for b in pool)
+        for sentence in [opener, *pool] if budget >= _seconds(opener) + shortest else pool:
+            if _seconds(sentence) > budget:
+                continue
+            beats.append(sentence)
+            budget -= _seconds(sentence)
+        if tone_line and beats and _seconds(tone_line) <= budget:
+            beats.insert(len(beats) // 2 + 1, tone_line)
         title = brief.topic.strip().rstrip("?.!")
         title = title[:1].upper() + title[1:]
         title = title if len(title) <= 60 else title[:57] + "..."
