@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,13 +111,17 @@ def enlarge(
     hs, ws = small.shape[-2:]
     if hs * k < h or ws * k < w:
         raise ValueError(f"a {hs}x{ws} image enlarged {k} times does not cover {h}x{w}")
-    wide = F.interpolate(small, scale_factor=(1.0, float(k)), mode="bilinear", recompute_scale_factor=False)
     left, top = (ws * k - w) // 2, (hs * k - h) // 2
-    wide = wide[..., left : left + w]
-    step = wide[..., 1:, :] - wide[..., :-1, :]
     r0, r1 = rows or (0, h)
     runs, weight = _row_runs(hs, k, top + r0, top + r1)
     weight = weight.to(small.device)
+    # Only the small rows this band reads are widened.
+    j0, j1 = runs[0].j, min(hs, runs[-1].j + runs[-1].blocks + 1)
+    wide = F.interpolate(
+        small[..., j0:j1, :], scale_factor=(1.0, float(k)), mode="bilinear", recompute_scale_factor=False
+    )[..., left : left + w]
+    step = wide[..., 1:, :] - wide[..., :-1, :]
+    runs = tuple(dataclasses.replace(run, j=run.j - j0) for run in runs)
     if out is None:
         out = torch.empty(*wide.shape[:-2], r1 - r0, w, device=small.device, dtype=small.dtype)
     for run in runs:
