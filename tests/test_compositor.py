@@ -151,3 +151,26 @@ def test_blur_fill_fast_path_is_the_reference_picture(soft_clip: Path, tmp_path:
     duv = (fast.uv - ref.uv).abs() * 255  # chroma zoomed at its own resolution
     assert duv.mean() < 0.5 and duv.max() < 4.0
     assert (fast.y[0] - fast.y[2]).abs().mean() * 255 > 1.0  # and it moves
+
+
+def test_a_crossfade_frame_blends_the_two_layers(clip: Path, soft_clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    (folder / "a.mp4").symlink_to(clip)
+    (folder / "b.mp4").symlink_to(soft_clip)
+    narration = make_tone(tmp_path / "n.wav", seconds=2.0)
+    plan = build_plan(get_preset("tiktok").at_size(96, 160), narration, [], 1.6, str(folder), None, "t")
+    plan = plan.__class__(**{**plan.__dict__, "captions": plan.captions.__class__(plan.captions.style, ())})
+    first, second = plan.layers[:2]
+    assert second.fade_in > 0 and second.start < first.end
+    fps = plan.output.fps
+    frame = round((second.start + second.fade_in / 2) * fps)
+    times = np.array([frame / fps])
+    alpha = (times[0] - second.start) / second.fade_in
+
+    comp = Compositor(plan)
+    a, b = comp._layer(0, first, times), comp._layer(1, second, times)
+    want_y = torch.lerp(a.y, b.y, float(alpha)).clone()
+    assert (a.y - b.y).abs().mean() * 255 > 5  # two different pictures
+    mixed = Compositor(plan).render_planes(np.array([frame]))
+    assert torch.allclose(mixed.y, want_y, atol=1e-5)
