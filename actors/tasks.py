@@ -13,7 +13,7 @@ from pipeline.captions import WordTiming
 from pipeline.content import analyze, hashtags_for, hook_variations
 from pipeline.planner import build_plan, check_script_length
 from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
-from pipeline.providers import make_engine, make_writer
+from pipeline.providers import make_engine, make_writer, speech_pace
 from pipeline.reel import ReelRequest, make_reel, write_sidecars
 from pipeline.render import render
 from pipeline.script import WORDS_PER_MINUTE, Brief, Script
@@ -40,8 +40,8 @@ class ContentParams(Params):
             raise ValueError("must not be blank")
         return v
 
-    def brief(self) -> Brief:
-        return Brief(self.topic, self.target_audience, self.tone, self.target_seconds)
+    def brief(self, words_per_minute: float = WORDS_PER_MINUTE) -> Brief:
+        return Brief(self.topic, self.target_audience, self.tone, self.target_seconds, words_per_minute)
 
 
 class VariationParams(ContentParams):
@@ -103,8 +103,9 @@ def _outputs(ctx: StageContext) -> Path:
 
 def generate_content(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
     ctx.progress(0.05, "writing the script")
-    script = make_writer(ctx.config.providers).write(p.brief())
-    check_script_length(script, get_preset(p.platform), WORDS_PER_MINUTE)
+    pace = speech_pace(ctx.config.providers)  # the engine the speech stage will use by default
+    script = make_writer(ctx.config.providers).write(p.brief(pace))
+    check_script_length(script, get_preset(p.platform), pace)
     path = ctx.artifacts.put_bytes(json.dumps(script.to_dict()).encode(), ".script.json")
     ctx.progress(1.0, f"{script.word_count} words")
     return {"script": script.to_dict(), "script_artifact": str(path)}

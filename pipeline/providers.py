@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InvalidInputError
-from pipeline.script import ScriptWriter
+from pipeline.script import WORDS_PER_MINUTE, ScriptWriter
 from pipeline.speech.base import SpeechEngine
 from pipeline.speech.espeak import EspeakEngine
 from pipeline.writers.from_file import FileScriptWriter
@@ -56,6 +56,11 @@ def make_writer(cfg: ProviderConfig, script_file: str | Path | None = None) -> S
 
         return LLMWriter(openai_client(cfg), cfg.llm_model)
     return OfflineWriter()
+
+
+def speech_pace(cfg: ProviderConfig, name: str | None = None) -> float:
+    """Words a minute of the engine that will speak a script (without starting it): scripts are written to it."""
+    return EspeakEngine.words_per_minute if (name or cfg.speech_engine) == "espeak" else WORDS_PER_MINUTE
 
 
 def make_engine(cfg: ProviderConfig, name: str | None = None) -> SpeechEngine:

@@ -19,7 +19,7 @@ from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan, check_script_length
 from pipeline.platforms import PRESETS, PlatformPreset
 from pipeline.render import render
-from pipeline.script import WORDS_PER_MINUTE, Brief, Script, ScriptWriter
+from pipeline.script import Brief, Script, ScriptWriter
 from pipeline.speech.base import SpeechEngine, write_wav
 
 StageProgress = Callable[[str, float, str], None]  # (stage, fraction, status)
@@ -92,8 +92,9 @@ def prepare(
         if req.voice is not None and req.voice not in {v.id for v in engine.voices()}:
             raise InvalidInputError("voice", f"unknown {engine.name} voice {req.voice!r} (see `reels voices`)")
         progress("script", 0.0, "writing the script")
-        script = writer.write(Brief(req.topic, req.audience, req.tone, req.target_seconds))
-        check_script_length(script, req.preset, WORDS_PER_MINUTE * req.rate)
+        pace = engine.words_per_minute * req.rate
+        script = writer.write(Brief(req.topic, req.audience, req.tone, req.target_seconds, pace))
+        check_script_length(script, req.preset, pace)
         progress("script", 1.0, f"{script.word_count} words")
         narration = engine.synthesize(script.sentences(), req.voice, req.rate, lambda f, s: progress("speech", f, s))
         if narration.duration <= 0:

@@ -22,6 +22,7 @@ class Brief:
     audience: str = "curious viewers"
     tone: str = "energetic"
     target_seconds: float = 30.0
+    words_per_minute: float = WORDS_PER_MINUTE  # the narrator's pace the length is planned for
 
     def __post_init__(self) -> None:
         if not self.topic.strip():
@@ -30,6 +31,8 @@ class Brief:
             raise InvalidInputError("topic", f"{len(self.topic)} characters; at most 300")
         if not 3.0 <= self.target_seconds <= 600.0:
             raise InvalidInputError("target_seconds", f"{self.target_seconds} is outside 3–600")
+        if not 60.0 <= self.words_per_minute <= 600.0:
+            raise InvalidInputError("words_per_minute", f"{self.words_per_minute} is outside 60–600")
 
 
 @dataclass(frozen=True)

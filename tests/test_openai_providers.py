@@ -79,7 +79,7 @@ def test_good_answer_becomes_a_script(stub: OpenAIStub, client: openai.OpenAI) -
     for key in ("hook", "beats", "call_to_action", "title", "description", "hashtags"):
         assert f'"{key}"' in system["content"]
     assert "How black holes form" in user["content"] and "students" in user["content"] and "calm" in user["content"]
-    assert "about 52 words" in user["content"]  # 20 s x 2.6 words/s
+    assert "about 53 words" in user["content"]  # 20 s at the default 160 words a minute
 
 
 def test_malformed_then_good_succeeds_with_two_requests(stub: OpenAIStub, client: openai.OpenAI) -> None:

@@ -120,3 +120,12 @@ def test_errors_survive_pickling_with_their_fields() -> None:
     ):
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is type(err) and str(back) == str(err) and back.__dict__ == err.__dict__
+
+
+def test_scripts_are_written_at_the_voice_pace() -> None:
+    slow, fast = (OfflineWriter().write(Brief("Volcanoes", target_seconds=40, words_per_minute=w)) for w in (150, 200))
+    assert fast.word_count > slow.word_count * 1.15  # a faster voice needs more words for the same length
+    assert fast.estimated_seconds(200) <= 40 and slow.estimated_seconds(150) <= 40
+    with pytest.raises(InvalidInputError) as e:
+        Brief("x", words_per_minute=20)
+    assert e.value.field == "words_per_minute"

@@ -39,6 +39,7 @@ class Narration:
 
 class SpeechEngine(Protocol):
     name: str
+    words_per_minute: float  # its pace at rate 1.0, pauses apart: what a script's length is planned with
 
     def synthesize(
         self, sentences: Sequence[str], voice: str | None, rate: float, progress: Progress | None = None

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError
+from pipeline.script import WORDS_PER_MINUTE
 from pipeline.speech.base import Narration, Progress, Voice, assemble
 
 INSTALL_HINT = (
@@ -32,6 +33,7 @@ DEFAULT_VOICE = "default"
 
 class CoquiEngine:
     name = "coqui"
+    words_per_minute = WORDS_PER_MINUTE  # depends on the model; a typical narrator
 
     def __init__(self, model_path: str, config_path: str, device: str = "cpu") -> None:
         self.model_path = str(model_path)

@@ -19,6 +19,8 @@ INSTALL_HINT = "install it with: sudo apt-get install espeak-ng (or run scripts/
 
 class EspeakEngine:
     name = "espeak"
+    # Measured on offline scripts of 45-150 words: 190-202 words a minute at -s 170 (silences trimmed).
+    words_per_minute = 195.0
 
     def __init__(self, binary: str = "espeak-ng") -> None:
         self.binary = binary

@@ -9,6 +9,7 @@ import openai
 
 from pipeline.errors import InvalidInputError, ProviderError
 from pipeline.openai_errors import PROVIDER, provider_errors
+from pipeline.script import WORDS_PER_MINUTE
 from pipeline.speech.base import Narration, Progress, Voice, assemble
 
 PCM_SAMPLE_RATE = 24_000  # response_format="pcm" is 24 kHz signed 16-bit little-endian mono
@@ -32,6 +33,7 @@ VOICES = (
 
 class OpenAISpeechEngine:
     name = "openai"
+    words_per_minute = WORDS_PER_MINUTE  # OpenAI's voices speak at about a narrator's pace
 
     def __init__(self, client: openai.OpenAI, model: str = "gpt-4o-mini-tts") -> None:
         self.client = client

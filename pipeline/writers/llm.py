@@ -13,7 +13,6 @@ from pipeline.errors import InvalidInputError, ProviderError
 from pipeline.openai_errors import PROVIDER, provider_errors
 from pipeline.script import Brief, Script
 
-WORDS_PER_SECOND = 2.6
 MAX_BEATS = 15
 T = TypeVar("T")
 
@@ -44,7 +43,7 @@ class LLMWriter:
         self.model = model
 
     def write(self, brief: Brief) -> Script:
-        words = round(brief.target_seconds * WORDS_PER_SECOND)
+        words = round(brief.target_seconds * brief.words_per_minute / 60.0)  # at the pace of the voice
         request = (
             f"Topic: {brief.topic}\nAudience: {brief.audience}\nTone: {brief.tone}\n"
             f"Length: about {words} words of narration in total (hook, beats and call to action together), "

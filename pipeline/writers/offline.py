@@ -58,9 +58,9 @@ _CTAS = (
 )
 
 
-def _seconds(part: str) -> float:
+def _seconds(part: str, words_per_minute: float) -> float:
     """A part's share of Script.estimated_seconds()."""
-    return Script("", part, ()).estimated_seconds()
+    return Script("", part, ()).estimated_seconds(words_per_minute)
 
 
 class OfflineWriter:
@@ -80,19 +80,20 @@ class OfflineWriter:
         cta = rng.choice(_CTAS)
         # Sentences are added while the narration's estimate stays within the target: the hook always; a call to
         # action from 15 s up; then the beats, an opener first (a short reel is the hook and what fits after it).
-        budget = brief.target_seconds - _seconds(hook)
+        wpm = brief.words_per_minute
+        budget = brief.target_seconds - _seconds(hook, wpm)
         if brief.target_seconds >= 15:
-            budget -= _seconds(cta)
+            budget -= _seconds(cta, wpm)
         else:
             cta = ""
         beats: list[str] = []
-        shortest = min(_seconds(b) for b in pool)
-        for sentence in [opener, *pool] if budget >= _seconds(opener) + shortest else pool:
-            if _seconds(sentence) > budget:
+        shortest = min(_seconds(b, wpm) for b in pool)
+        for sentence in [opener, *pool] if budget >= _seconds(opener, wpm) + shortest else pool:
+            if _seconds(sentence, wpm) > budget:
                 continue
             beats.append(sentence)
-            budget -= _seconds(sentence)
-        if tone_line and beats and _seconds(tone_line) <= budget:
+            budget -= _seconds(sentence, wpm)
+        if tone_line and beats and _seconds(tone_line, wpm) <= budget:
             beats.insert(len(beats) // 2 + 1, tone_line)
         title = brief.topic.strip().rstrip("?.!")
         title = title[:1].upper() + title[1:]
