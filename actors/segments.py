@@ -9,10 +9,9 @@ from pathlib import Path
 
 import ray
 
-from pipeline.audio import probe_audio
 from pipeline.files import atomic_path
 from pipeline.plan import RenderPlan
-from pipeline.render import Segment, encode_audio, encode_segment, join, render, split_frames
+from pipeline.render import Segment, check_audio, encode_audio, encode_segment, join, render, split_frames
 
 Progress = Callable[[float, str], None]
 
@@ -30,8 +29,7 @@ def render_plan(plan: RenderPlan, out: str | Path, segments: int, progress: Prog
     if segments <= 1 or not ray.is_initialized():
         render(plan, out, device=device, progress=progress)
         return
-    for track in plan.audio:  # first: a bad audio track fails before any video work
-        probe_audio(track.path)
+    check_audio(plan)
     ranges = split_frames(plan.frame_count, segments)
     plan_ref = ray.put(plan)
     refs = {render_segment.remote(plan_ref, a, b, device): (a, b) for a, b in ranges}

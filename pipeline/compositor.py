@@ -19,7 +19,18 @@ from torch import Tensor
 from pipeline.backgrounds import FootageSource, ProceduralSource, probe_video
 from pipeline.caption_layer import CaptionLayer, CaptionSprite
 from pipeline.effects import ColorGrade, Effect, KenBurns, make_effect
-from pipeline.effects.compose import box_blur, crop_fill, enlarge, fit_size, mix_channels, pool2
+from pipeline.effects.compose import (
+    BACKDROP_BLUR,
+    BACKDROP_DIM,
+    BACKDROP_SCALE,
+    box_blur,
+    crop_fill,
+    enlarge,
+    fit_size,
+    mix_channels,
+    pool2,
+    small_size,
+)
 from pipeline.plan import RenderPlan, VideoLayer
 
 Source = FootageSource | ProceduralSource
@@ -101,13 +112,7 @@ def _even(x: int) -> int:
     return x - x % 2
 
 
-def _small_size(h: int, w: int, k: int) -> tuple[int, int]:
-    """The size that, enlarged k times, covers h x w."""
-    return -(-h // k), -(-w // k)
-
-
-# Backdrops and procedural fields are computed at 1/16 and 1/8 of the frame and enlarged (they are smooth).
-BACKDROP_SCALE, BACKDROP_BLUR, BACKDROP_DIM = 16, 3, 0.75
+# Procedural colour fields are computed at 1/8 of the frame and enlarged (they are smooth).
 PROCEDURAL_SCALE = 8
 
 
@@ -174,7 +179,7 @@ class Compositor:
         if i not in self._sources:
             if layer.kind == "procedural":
                 # Procedural colour fields are computed small and enlarged as planes.
-                sh, sw = _small_size(self.H, self.W, PROCEDURAL_SCALE)
+                sh, sw = small_size(self.H, self.W, PROCEDURAL_SCALE)
                 self._sources[i] = ProceduralSource(layer.seed, sw, sh, work_scale=1)
             else:
                 assert layer.path is not None
@@ -244,7 +249,7 @@ class Compositor:
         return out
 
     def _backdrop_size(self) -> tuple[int, int]:
-        return _small_size(self.H, self.W, BACKDROP_SCALE)
+        return small_size(self.H, self.W, BACKDROP_SCALE)
 
     def _blur_fill(self, x: Tensor, out: Planes) -> Planes:
         """The whole source fitted in the middle over a blurred, dimmed, cover-scaled copy of itself."""

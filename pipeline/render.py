@@ -149,6 +149,12 @@ def _one_torch_thread() -> Iterator[None]:
                 torch.set_num_threads(_threads_saved)
 
 
+def check_audio(plan: RenderPlan) -> None:
+    """Every audio track opens and decodes: a missing or corrupt file fails before any video work."""
+    for track in plan.audio:
+        probe_audio(track.path)
+
+
 def mix_audio(plan: RenderPlan) -> np.ndarray:
     """The plan's audio tracks mixed, ducked and normalised: float32 (n, 2), exactly the video's length."""
     o = plan.output
@@ -273,10 +279,8 @@ def render(
 
         return report
 
-    # Check the audio tracks before any video work (a missing or corrupt file fails at once), then mix and encode
-    # them on a second thread while the video renders.
-    for track in plan.audio:
-        probe_audio(track.path)
+    # The audio is checked first, then mixed and encoded on a second thread while the video renders.
+    check_audio(plan)
     # The pool is left first (it waits for the audio thread), then the folder the audio is written into.
     with (
         tempfile.TemporaryDirectory(prefix="reels-render-", dir=work_dir) as tmp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pipeline.compositor import Compositor, Planes, rgb_to_planes
 from pipeline.effects import make_effect
 from pipeline.effects.color_grade import ColorGrade
 from pipeline.effects.compose import blur_fill, box_blur, enlarge, mix_channels
+from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
 from tests.media import frames_rgb, make_clip, make_tone
@@ -115,11 +117,15 @@ def test_footage_reader_leaves_no_thread_busy(clip: Path) -> None:
     assert time.process_time() - before < 0.05
 
 
+def _without_captions(plan: RenderPlan) -> RenderPlan:
+    return dataclasses.replace(plan, captions=dataclasses.replace(plan.captions, pages=()))
+
+
 def test_blur_fill_fast_path_is_the_reference_picture(soft_clip: Path, tmp_path: Path) -> None:
     narration = make_tone(tmp_path / "n.wav", seconds=1.0)
     preset = get_preset("tiktok").at_size(96, 160)
     plan = build_plan(preset, narration, [WordTiming("x", 5.0, 5.1)], 0.4, str(soft_clip), None, "t")
-    plan = plan.__class__(**{**plan.__dict__, "captions": plan.captions.__class__(plan.captions.style, ())})
+    plan = _without_captions(plan)
     layer = plan.layers[0]
     assert layer.fit == "blur_fill" and [e.name for e in layer.effects] == ["ken_burns", "color_grade", "vignette"]
     frames = np.array([0, 7, 14])
@@ -160,7 +166,7 @@ def test_a_crossfade_frame_blends_the_two_layers(clip: Path, soft_clip: Path, tm
     (folder / "b.mp4").symlink_to(soft_clip)
     narration = make_tone(tmp_path / "n.wav", seconds=2.0)
     plan = build_plan(get_preset("tiktok").at_size(96, 160), narration, [], 1.6, str(folder), None, "t")
-    plan = plan.__class__(**{**plan.__dict__, "captions": plan.captions.__class__(plan.captions.style, ())})
+    plan = _without_captions(plan)
     first, second = plan.layers[:2]
     assert second.fade_in > 0 and second.start < first.end
     fps = plan.output.fps

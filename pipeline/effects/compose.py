@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -121,19 +120,18 @@ def enlarge(
         small[..., j0:j1, :], scale_factor=(1.0, float(k)), mode="bilinear", recompute_scale_factor=False
     )[..., left : left + w]
     step = wide[..., 1:, :] - wide[..., :-1, :]
-    runs = tuple(dataclasses.replace(run, j=run.j - j0) for run in runs)
     if out is None:
         out = torch.empty(*wide.shape[:-2], r1 - r0, w, device=small.device, dtype=small.dtype)
     for run in runs:
-        dest = out[..., run.start : run.stop, :]
+        dest, j = out[..., run.start : run.stop, :], run.j - j0
         if run.edge:
-            dest.copy_(wide[..., run.j : run.j + 1, :].expand_as(dest))
+            dest.copy_(wide[..., j : j + 1, :].expand_as(dest))
         elif run.blocks == 1:
             wt = weight[run.start : run.stop].view(-1, 1)
-            torch.addcmul(wide[..., run.j : run.j + 1, :], wt, step[..., run.j : run.j + 1, :], out=dest)
+            torch.addcmul(wide[..., j : j + 1, :], wt, step[..., j : j + 1, :], out=dest)
         else:  # whole blocks: rows (block, k) against small rows (block, 1)
             blocks = dest.unflatten(-2, (run.blocks, k))
-            js = slice(run.j, run.j + run.blocks)
+            js = slice(j, j + run.blocks)
             wt = weight[run.start : run.start + k].view(k, 1)
             torch.addcmul(wide[..., js, :].unsqueeze(-2), wt, step[..., js, :].unsqueeze(-2), out=blocks)
     return out
@@ -155,14 +153,30 @@ def crop_fill(frames: Tensor, h: int, w: int) -> Tensor:
     return _resize(frames[..., top : top + ch, left : left + cw], h, w)
 
 
-def blur_fill(frames: Tensor, h: int, w: int, blur_radius: int = 3, dim: float = 0.75, work_scale: int = 16) -> Tensor:
+# The blur-fill backdrop: cut and blurred at 1/16 of the frame, box radius 3 there, dimmed to 75 %.
+BACKDROP_SCALE, BACKDROP_BLUR, BACKDROP_DIM = 16, 3, 0.75
+
+
+def small_size(h: int, w: int, k: int) -> tuple[int, int]:
+    """The size that, enlarged k times, covers h x w."""
+    return -(-h // k), -(-w // k)
+
+
+def blur_fill(
+    frames: Tensor,
+    h: int,
+    w: int,
+    blur_radius: int = BACKDROP_BLUR,
+    dim: float = BACKDROP_DIM,
+    work_scale: int = BACKDROP_SCALE,
+) -> Tensor:
     """Whole frame fitted in the centre over a blurred, dimmed, cover-scaled copy of itself.
 
     The backdrop is cut and blurred at 1/work_scale of the frame, where blur is cheap, then enlarged. The renderer
     composes the same picture in YUV planes (pipeline.compositor); this RGB version is its reference.
     """
     fh, fw = fit_size(frames.shape[-2], frames.shape[-1], h, w, cover=False)
-    small = crop_fill(frames, -(-h // work_scale), -(-w // work_scale))
+    small = crop_fill(frames, *small_size(h, w, work_scale))
     back = enlarge(box_blur(small, blur_radius) * dim, work_scale, h, w)
     fore = _resize(frames, fh, fw)
     top, left = (h - fh) // 2, (w - fw) // 2
