@@ -8,7 +8,7 @@ blends, fades, premultiplied captions and vignette gains are the same linear ope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ from pipeline.effects.compose import (
     pool2,
     small_size,
 )
+from pipeline.fused import NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane
 from pipeline.plan import RenderPlan, VideoLayer
 
 Source = FootageSource | ProceduralSource
@@ -57,26 +58,34 @@ class Planes:
         return torch.stack([r, g, b], dim=1).clamp(0, 1)
 
     def pack(self, out: np.ndarray | None = None, consume: bool = False) -> np.ndarray:
-        """(N, H*3/2, W) uint8 yuv420p, BT.709 limited range, ready for libx264; into `out` when given.
+        """(N, H*3/2, W) uint8 yuv420p, BT.709 limited range, ready for libx264; into `out` when given."""
+        n, h, w = self.y.shape
+        packed = np.empty((n, h * 3 // 2, w), dtype=np.uint8) if out is None else out
+        chroma = packed[:, h:].reshape(n, 2, h // 2, w // 2)
+        self.pack_into([(packed[k, :h], chroma[k, 0], chroma[k, 1]) for k in range(n)], consume)
+        return packed
+
+    def pack_into(self, frames: Sequence[FramePlanes], consume: bool = False) -> None:
+        """Quantise into each frame's (y, u, v) byte planes (2-D, rows at least as wide as the planes: x264's
+        frames pad their rows).
 
         `consume=True` does the arithmetic in the planes' own memory (they hold codes afterwards): a fresh 8 MB
         tensor costs more to fault in than the arithmetic on it (3.4 against 0.2 ms a 1080x1920 plane here)."""
-        n, h, w = self.y.shape
+        w = self.y.shape[-1]
         y = (self.y if consume else self.y.clone()).mul_(219.0).add_(16.5).clamp_(0, 255)
-        # U plane then V plane, each (h/2, w/2), packed row-major under the Y plane.
-        uv = (self.uv if consume else self.uv.clone()).mul_(224.0).add_(128.5).clamp_(0, 255).reshape(n, h // 2, w)
+        uv = (self.uv if consume else self.uv.clone()).mul_(224.0).add_(128.5).clamp_(0, 255)
         if self.y.device.type != "cpu":
-            codes = torch.empty(n, h * 3 // 2, w, dtype=torch.uint8, device=self.y.device)
-            codes[:, :h], codes[:, h:] = y, uv
-            if out is None:
-                return codes.cpu().numpy()
-            np.copyto(out, codes.cpu().numpy())
-            return out
-        # numpy converts float to bytes 7x faster than torch's copy_ on CPU (0.15 against 1.07 ms a 1080x1920 plane)
-        packed = np.empty((n, h * 3 // 2, w), dtype=np.uint8) if out is None else out
-        np.copyto(packed[:, :h], y.numpy(), casting="unsafe")  # in range after the clamp: truncation is the rounding
-        np.copyto(packed[:, h:], uv.numpy(), casting="unsafe")
-        return packed
+            y, uv = y.to(torch.uint8).cpu(), uv.to(torch.uint8).cpu()
+        # numpy converts float to bytes 7x faster than torch's copy_ on CPU (0.15 against 1.07 ms a 1080x1920
+        # plane); in range after the clamp, its truncation is the rounding.
+        for k, (dy, du, dv) in enumerate(frames):
+            np.copyto(dy[:, :w], y[k].numpy(), casting="unsafe")
+            np.copyto(du[:, : w // 2], uv[k, 0].numpy(), casting="unsafe")
+            np.copyto(dv[:, : w // 2], uv[k, 1].numpy(), casting="unsafe")
+
+
+# One frame's y, u and v byte planes.
+FramePlanes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def rgb_to_planes(rgb: Tensor) -> Planes:
@@ -151,6 +160,29 @@ def _yuv_grade(m: Tensor, b: Tensor) -> tuple[Tensor, Tensor] | None:
     return gain.float(), (a @ b.double()).float()
 
 
+@dataclass(frozen=True)
+class _Fused:
+    """What the one-pass CPU kernel needs of a layer, fixed for the whole layer."""
+
+    grades: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V: see _plane_grades
+    move: KenBurns | None
+    gains: tuple[np.ndarray, np.ndarray]  # output gain (vignette) at luma and chroma resolution; empty: none
+
+
+_NONE = np.zeros((0, 0), np.float32)
+
+
+def _plane_grades(gain: Tensor, offset: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_blur_fill_yuv's per-plane grade of stored codes as (gain, offset, low, high) in float32, for pipeline.fused."""
+    gy, gu, gv = (float(g) for g in gain)
+    oy, ou, ov = (float(o) for o in offset)
+    return (
+        np.array([gy / 219.0, oy - 16.0 * gy / 219.0, 0.0, 1.0], np.float32),
+        np.array([gu / 224.0, ou - 128.0 * gu / 224.0, -0.5, 0.5], np.float32),
+        np.array([gv / 224.0, ov - 128.0 * gv / 224.0, -0.5, 0.5], np.float32),
+    )
+
+
 class Compositor:
     def __init__(self, plan: RenderPlan, device: str | torch.device = "cpu", batch: int | None = None) -> None:
         self.plan, self.device = plan, torch.device(device)
@@ -167,6 +199,9 @@ class Compositor:
         self._sprites: dict[tuple[int, int], tuple[CaptionSprite, Planes, Tensor, Tensor]] = {}
         self._gains: dict[tuple[int, int], tuple[Tensor, Tensor]] = {}
         self._buffers: dict[tuple[int, int], Planes] = {}
+        self._fused: dict[int, _Fused | None] = {}
+        self._geometries: dict[tuple[int, int], tuple[PlaneGeometry, ...]] = {}
+        self._sprite_arrays: dict[tuple[int, int], tuple[tuple[np.ndarray, np.ndarray, int, int], ...]] = {}
 
     def _buffer(self, i: int, n: int) -> Planes:
         """Layer i's frame memory, reused from batch to batch: writing into memory already mapped is several times
@@ -361,11 +396,104 @@ class Compositor:
             self._caption(out, k, float(t))
         return out
 
+    def render_into(self, frame_indices: np.ndarray, frames: Sequence[FramePlanes]) -> None:
+        """The given output frames quantised into byte planes (see Planes.pack_into).
+
+        A frame made of one blur-filled BT.709 clip (the common reel) is made in one pass per plane on a CPU
+        (pipeline.fused); anything else goes through render_planes()."""
+        times = frame_indices.astype(np.float64) / self.fps
+        sole = self._sole_layer(times)
+        fused = self._fusable(*sole) if sole is not None else None
+        if sole is None or fused is None:
+            self.render_planes(frame_indices).pack_into(frames, consume=True)
+            return
+        for k, t in enumerate(times):
+            self._fused_frame(*sole, fused, float(t), frames[k])
+
+    def _sole_layer(self, times: np.ndarray) -> tuple[int, VideoLayer] | None:
+        """The layer that alone makes all these frames, at full opacity, if there is one."""
+        last = len(self.plan.layers) - 1
+        found = None
+        for i, layer in enumerate(self.plan.layers):
+            active = (times >= layer.start) & ((times < layer.end) | (i == last))
+            if not active.any():
+                continue
+            if found is not None or not active.all() or (times - layer.start < layer.fade_in).any():
+                return None
+            found = (i, layer)
+        return found
+
+    def _fusable(self, i: int, layer: VideoLayer) -> _Fused | None:
+        if i not in self._fused:
+            self._fused[i] = None
+            split = _split_source_effects(self._effects[i])
+            if self.device.type != "cpu" or layer.kind == "procedural" or layer.fit != "blur_fill" or split is None:
+                return None
+            src = self._source(i, layer)
+            grade = _yuv_grade(*split[0]) if isinstance(src, FootageSource) and src.bt709 else None
+            moves = split[1]
+            outputs = [(j, fx) for j, fx in enumerate(self._effects[i]) if fx.on_output]
+            if grade is None or len(moves) > 1 or not all(hasattr(fx, "gain") for _, fx in outputs):
+                return None
+            gains = (_NONE, _NONE)
+            if outputs:
+                g, g2 = torch.ones(self.H, self.W), torch.ones(self.H // 2, self.W // 2)
+                for j, fx in outputs:
+                    gy, guv = self._gain(i, j, fx)
+                    g, g2 = g * gy, g2 * guv[0]
+                gains = (g.numpy(), g2.numpy())
+            move = moves[0] if moves else None
+            assert move is None or isinstance(move, KenBurns)
+            self._fused[i] = _Fused(_plane_grades(*grade), move, gains)
+        return self._fused[i]
+
+    def _caption_arrays(self, t: float) -> tuple[tuple[np.ndarray, np.ndarray, int, int], ...] | None:
+        """The caption shown at t for each plane: premultiplied values, alpha, top, left; None between pages."""
+        state = self.captions.state_at(t)
+        if state is None:
+            return None
+        if state not in self._sprite_arrays:
+            s, planes, a, a2 = self._sprite(*state)
+            top, left = _even(s.top), _even(s.left)
+
+            def arr(x: Tensor) -> np.ndarray:
+                return np.ascontiguousarray(x.numpy())
+
+            self._sprite_arrays[state] = (
+                (arr(planes.y[0]), arr(a), top, left),
+                (arr(planes.uv[0, 0]), arr(a2[0]), top // 2, left // 2),
+                (arr(planes.uv[0, 1]), arr(a2[0]), top // 2, left // 2),
+            )
+        return self._sprite_arrays[state]
+
+    def _fused_frame(self, i: int, layer: VideoLayer, f: _Fused, t: float, dests: FramePlanes) -> None:
+        """One frame of a blur-filled BT.709 layer into its byte planes: what _blur_fill_yuv, the output gains,
+        the caption and pack() make, in one pass per plane."""
+        src = self._source(i, layer)
+        assert isinstance(src, FootageSource), "_fusable() takes footage only"
+        y8, uv8 = src.planes(np.array([t - layer.start + layer.source_in]), self.device)
+        move = NO_MOVE
+        if f.move is not None:
+            tl = torch.tensor([min(1.0, max(0.0, (t - layer.start) / max(1e-6, layer.end - layer.start)))])
+            move = torch.cat(f.move.window(tl), dim=1)[0].numpy()
+        caption = self._caption_arrays(t)
+        codes = (y8[0], uv8[0, 0], uv8[0, 1])
+        key = (int(y8.shape[-2]), int(y8.shape[-1]))
+        if key not in self._geometries:
+            self._geometries[key] = blur_fill_geometry(self.H, self.W, *key)
+        for p, g in enumerate(self._geometries[key]):
+            render_plane(
+                g,
+                dests[p],
+                codes[p].numpy(),
+                f.grades[p],
+                move,
+                f.gains[min(p, 1)],
+                None if caption is None else caption[p],
+                BACKDROP_BLUR,
+                BACKDROP_DIM,
+            )
+
     def render(self, frame_indices: np.ndarray) -> Tensor:
         """(N, 3, H, W) RGB frames in [0, 1] (previews, notebooks; the encoder takes the planes)."""
         return self.render_planes(frame_indices).to_rgb()
-
-    def batches(self, start: int, end: int) -> Iterator[tuple[int, Planes]]:
-        for b0 in range(start, end, self.batch):
-            idx = np.arange(b0, min(end, b0 + self.batch))
-            yield b0, self.render_planes(idx)

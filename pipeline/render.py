@@ -78,30 +78,34 @@ def encode_segment(
         cc.colorspace = cc.color_primaries = cc.color_trc = 1  # BT.709
         # x264 runs on a second thread (PyAV releases the GIL while it encodes) so composing the next batch
         # overlaps encoding this one; the small queue bounds memory and carries errors back.
-        todo: queue.Queue[tuple[int, np.ndarray, np.ndarray] | None] = queue.Queue(maxsize=2)
-        # Byte buffers go round between the threads (from_ndarray copies them, so one is free once its frames are
-        # made): memory that stays mapped instead of fresh pages for every frame.
-        free: queue.Queue[np.ndarray] = queue.Queue()
+        todo: queue.Queue[tuple[int, list[av.VideoFrame]] | None] = queue.Queue(maxsize=2)
+        # The frames themselves go round between the threads: the compositor writes into their planes and x264
+        # copies them in when it encodes, so no frame memory is allocated (fresh pages cost more to fault in than
+        # the writing on this VM) or copied per frame.
+        free: queue.Queue[list[av.VideoFrame]] = queue.Queue()
+
+        def batch_frames() -> list[av.VideoFrame]:
+            return [av.VideoFrame(o.width, o.height, "yuv420p") for _ in range(comp.batch)]
+
         for _ in range(4):  # the queue's 2, one in the encoder, one being filled
-            free.put(np.empty((comp.batch, o.height * 3 // 2, o.width), dtype=np.uint8))
+            free.put(batch_frames())
         failed: list[BaseException] = []
 
         def encoder() -> None:
             try:
                 while (item := todo.get()) is not None:
-                    b0, planes, buf = item
-                    for k in range(len(planes)):
-                        frame = av.VideoFrame.from_ndarray(planes[k], format="yuv420p")
+                    b0, frames = item
+                    for k, frame in enumerate(frames):
                         frame.pts, frame.time_base = b0 + k - start, cc.time_base
                         for packet in stream.encode(frame):
                             out.mux(packet)
-                    free.put(buf)
+                    free.put(frames)
                 for packet in stream.encode(None):
                     out.mux(packet)
             except BaseException as e:  # handed to the composing thread, which raises it
                 failed.append(e)
-                for _ in range(4):  # whatever was taken: the composing thread may be waiting for a buffer
-                    free.put(np.empty((comp.batch, o.height * 3 // 2, o.width), dtype=np.uint8))
+                for _ in range(4):  # whatever was taken: the composing thread may be waiting for frames
+                    free.put(batch_frames())
                 while todo.get() is not None:
                     pass
 
@@ -111,19 +115,28 @@ def encode_segment(
         # 22.2 against 18.6 frames/s at 1080x1920 on 2 cores).
         with _one_torch_thread() if comp.device.type == "cpu" else contextlib.nullcontext():
             try:
-                for b0, batch in comp.batches(start, end):
+                for b0 in range(start, end, comp.batch):
                     if failed:
                         break
-                    buf = free.get()
-                    todo.put((b0, batch.pack(out=buf[: len(batch.y)], consume=True), buf))
+                    idx = np.arange(b0, min(end, b0 + comp.batch))
+                    frames = free.get()[: len(idx)]
+                    comp.render_into(idx, [frame_planes(f) for f in frames])
+                    todo.put((b0, frames))
                     if progress:
-                        progress((b0 + len(batch.y) - start) / (end - start), "rendering")
+                        progress((b0 + len(idx) - start) / (end - start), "rendering")
             finally:
                 todo.put(None)
                 thread.join()
         if failed:
             raise failed[0]
     return Segment(str(path), start, end)
+
+
+def frame_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A yuv420p frame's planes as writable byte arrays, rows padded to the frame's line size."""
+    return tuple(  # type: ignore[return-value]
+        np.frombuffer(memoryview(p), np.uint8).reshape(p.height, p.line_size) for p in frame.planes
+    )
 
 
 _threads_lock = threading.Lock()

@@ -13,14 +13,23 @@ import numpy as np
 
 
 def make_clip(
-    path: Path, width: int = 320, height: int = 180, fps: int = 30, seconds: float = 2.0, seed: int = 0
+    path: Path,
+    width: int = 320,
+    height: int = 180,
+    fps: int = 30,
+    seconds: float = 2.0,
+    seed: int = 0,
+    bt709: bool = False,
 ) -> Path:
-    """A landscape H.264 clip: a moving bright square over a colour ramp (every frame differs)."""
+    """A landscape H.264 clip: a moving bright square over a colour ramp (every frame differs); flagged BT.709
+    when asked (unflagged, footage this small is read as BT.601)."""
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 255, size=3)
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        if bt709:
+            s.codec_context.colorspace = s.codec_context.color_primaries = s.codec_context.color_trc = 1
         for i in range(round(fps * seconds)):
             img = np.zeros((height, width, 3), np.uint8)
             img[..., 0] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]

@@ -34,7 +34,7 @@ def pool2(x: Tensor) -> Tensor:
     return out.mul_(0.25)
 
 
-def _resize(frames: Tensor, h: int, w: int) -> Tensor:
+def resize(frames: Tensor, h: int, w: int) -> Tensor:
     if frames.shape[-2:] == (h, w):
         return frames
     # Antialiasing only matters when shrinking, and its kernel is several times slower when enlarging.
@@ -70,13 +70,19 @@ class _Run:
     blocks: int = 1
 
 
+def enlarge_source(small_rows: int, k: int, first: int, stop: int) -> tuple[Tensor, Tensor]:
+    """Rows first..stop of a k-times bilinear enlargement (align_corners=False, edges held: the arithmetic of
+    F.interpolate): the small row each reads (int64) and the weight of the row below it."""
+    src = ((torch.arange(first, stop, dtype=torch.float64) + 0.5) / k - 0.5).clamp(min=0.0)
+    i0 = src.floor().long().clamp(max=small_rows - 1)
+    return i0, (src - i0).to(torch.float32)
+
+
 @lru_cache(maxsize=64)
 def _row_runs(small_rows: int, k: int, first: int, stop: int) -> tuple[tuple[_Run, ...], Tensor]:
     """How rows `first..stop` of a k-times bilinear enlargement (align_corners=False, edges held: the arithmetic
     of F.interpolate) read the small rows: runs of rows between the same two small rows, with each row's weight."""
-    src = ((torch.arange(first, stop, dtype=torch.float64) + 0.5) / k - 0.5).clamp(min=0.0)
-    i0 = src.floor().long().clamp(max=small_rows - 1)
-    weight = (src - i0).to(torch.float32)
+    i0, weight = enlarge_source(small_rows, k, first, stop)
     runs: list[_Run] = []
     r = 0
     for j, count in zip(*torch.unique_consecutive(i0, return_counts=True), strict=True):
@@ -146,11 +152,15 @@ def fit_size(src_h: int, src_w: int, h: int, w: int, cover: bool) -> tuple[int, 
 def crop_fill(frames: Tensor, h: int, w: int) -> Tensor:
     """Cover h x w: cut the centre of the source that will be visible, then scale only that (scaling the whole
     source first cost 120 ms a frame for landscape 1080p into 1080x1920, two thirds of it thrown away)."""
-    src_h, src_w = frames.shape[-2:]
+    top, left, ch, cw = cover_box(frames.shape[-2], frames.shape[-1], h, w)
+    return resize(frames[..., top : top + ch, left : left + cw], h, w)
+
+
+def cover_box(src_h: int, src_w: int, h: int, w: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the centre of a src_h x src_w image that, scaled, covers h x w."""
     scale = max(h / src_h, w / src_w)
     ch, cw = min(src_h, max(1, round(h / scale))), min(src_w, max(1, round(w / scale)))
-    top, left = (src_h - ch) // 2, (src_w - cw) // 2
-    return _resize(frames[..., top : top + ch, left : left + cw], h, w)
+    return (src_h - ch) // 2, (src_w - cw) // 2, ch, cw
 
 
 # The blur-fill backdrop: cut and blurred at 1/16 of the frame, box radius 3 there, dimmed to 75 %.
@@ -178,7 +188,7 @@ def blur_fill(
     fh, fw = fit_size(frames.shape[-2], frames.shape[-1], h, w, cover=False)
     small = crop_fill(frames, *small_size(h, w, work_scale))
     back = enlarge(box_blur(small, blur_radius) * dim, work_scale, h, w)
-    fore = _resize(frames, fh, fw)
+    fore = resize(frames, fh, fw)
     top, left = (h - fh) // 2, (w - fw) // 2
     back[..., top : top + fh, left : left + fw] = fore  # `back` is a fresh tensor: safe to write into
     return back

@@ -1,0 +1,366 @@
+"""One pass per plane for the CPU compositor's common frame: footage blur-filled, zoomed, graded and vignetted,
+captions on top, quantised to the bytes x264 takes.
+
+The torch compositor (pipeline.compositor) runs each step as its own operation over the whole frame; on a CPU every
+operation reads and writes megabytes, and at 1080x1920 that memory traffic, not the arithmetic, is the cost. So are
+the ~150 small operations on the little backdrop image, at 5-10 us of dispatch each. Here the same arithmetic runs
+row by row in buffers that stay in cache, and each output byte is written once. The kernels are compiled by numba
+on first use and cached on disk. The torch path stays the reference (and the GPU path): tests hold the two to the
+same picture, within one code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipeline.effects.compose import BACKDROP_SCALE, cover_box, enlarge_source, small_size
+
+_F32 = np.float32
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _graded(code: np.uint8, gain: np.float32, offset: np.float32, low: np.float32, high: np.float32) -> np.float32:
+    """A stored code graded: code * gain + offset, clamped to (low, high) (the order and float32 rounding of
+    compositor._blur_fill_yuv's operations on whole planes). Callers pass the four as locals, not array reads:
+    LLVM cannot vectorize a loop that reads them from memory it cannot prove unaliased."""
+    return min(max(np.float32(code) * gain + offset, low), high)
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def axis_points(n: int, scale: np.float32, centre: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Where n output pixels of a zoomed/panned axis read the source, as grid_sample computes it (align_corners
+    False, border padding, float32): the lower source index and the weight of the next."""
+    i0 = np.empty(n, np.int32)
+    w = np.empty(n, np.float32)
+    nf, one, two = np.float32(n), np.float32(1.0), np.float32(2.0)
+    for i in range(n):
+        g = (np.float32(i) * two + one) / nf - one
+        g = g * scale + centre
+        x = ((g + one) * nf - one) / two
+        x = min(max(x, np.float32(0.0)), nf - one)
+        f = np.floor(x)
+        i0[i] = np.int32(f)
+        w[i] = x - f
+    return i0, w
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def _sample(img: np.ndarray, y0: np.ndarray, wy: np.ndarray, x0: np.ndarray, wx: np.ndarray) -> np.ndarray:
+    """Bilinear resample of a small image at separable points (indices clamped as border padding does)."""
+    h, w = img.shape
+    out = np.empty((len(y0), len(x0)), np.float32)
+    for i in range(len(y0)):
+        a, b, t = y0[i], min(y0[i] + 1, h - 1), wy[i]
+        for j in range(len(x0)):
+            c, d, u = x0[j], min(x0[j] + 1, w - 1), wx[j]
+            top = img[a, c] + u * (img[a, d] - img[a, c])
+            bottom = img[b, c] + u * (img[b, d] - img[b, c])
+            out[i, j] = top + t * (bottom - top)
+    return out
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def _box_blur(img: np.ndarray, radius: int) -> np.ndarray:
+    """Three box passes (rows, then columns, each time) with the edges held, as effects.compose.box_blur; each
+    pass a running sum (rows one at a time, columns all at once)."""
+    h, w = img.shape
+    k = np.float32(2 * radius + 1)
+    x = img.copy()
+    y = np.empty_like(x)
+    acc = np.empty(w, np.float32)
+    for _ in range(3):
+        for i in range(h):
+            s = np.float32(0.0)
+            for d in range(-radius, radius + 1):
+                s += x[i, min(max(d, 0), w - 1)]
+            for j in range(w):
+                y[i, j] = s / k
+                s += x[i, min(j + radius + 1, w - 1)] - x[i, max(j - radius, 0)]
+        acc[:] = 0.0
+        for d in range(-radius, radius + 1):
+            acc += y[min(max(d, 0), h - 1)]
+        for i in range(h):
+            add, sub = min(i + radius + 1, h - 1), max(i - radius, 0)
+            for j in range(w):
+                x[i, j] = acc[j] / k
+                acc[j] += y[add, j] - y[sub, j]
+    return x
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def backdrop(
+    codes: np.ndarray,
+    grade: np.ndarray,
+    ry: np.ndarray,
+    wy: np.ndarray,
+    rx: np.ndarray,
+    wx: np.ndarray,
+    move: np.ndarray,
+    radius: int,
+    dim: np.float32,
+    cx0: np.ndarray,
+    cwx: np.ndarray,
+    down: np.ndarray,
+    wide: np.ndarray,
+) -> None:
+    """The blur-fill backdrop's rows, enlarged across, into `wide` (hs, W): `codes` (the part of the picture that
+    covers the frame), graded, resampled small with taps (ry, wy) down (into `down`, hs x bw) and (rx, wx) across;
+    zoomed/panned when `move` (scale, cx, cy) is not empty; blurred; dimmed; each row widened to the frame's
+    width by reading columns cx0 / cx0 + 1 blended by cwx. (The two big buffers are the caller's: on this VM
+    fresh memory costs more to touch than the arithmetic done in it.)"""
+    hs, ty = wy.shape
+    ws, tx = wx.shape
+    bw = codes.shape[1]
+    ga, gb, lo, hi = grade[0], grade[1], grade[2], grade[3]
+    for i in range(hs):
+        acc = down[i]
+        acc[:] = 0.0
+        for t in range(ty):
+            w = wy[i, t]
+            line = codes[ry[i] + t]
+            for x in range(bw):
+                acc[x] += _graded(line[x], ga, gb, lo, hi) * w
+    small = np.empty((hs, ws), np.float32)
+    for i in range(hs):
+        for j in range(ws):
+            s = np.float32(0.0)
+            for t in range(tx):
+                s += down[i, rx[j] + t] * wx[j, t]
+            small[i, j] = s
+    if len(move) == 3:
+        sx0, swx = axis_points(ws, move[0], move[1])
+        sy0, swy = axis_points(hs, move[0], move[2])
+        small = _sample(small, sy0, swy, sx0, swx)
+    small = _box_blur(small, radius)
+    W = len(cx0)
+    for i in range(hs):
+        for c in range(W):
+            a = small[i, cx0[c]] * dim
+            b = small[i, min(cx0[c] + 1, ws - 1)] * dim
+            wide[i, c] = a + cwx[c] * (b - a)
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def compose_plane(
+    out: np.ndarray,
+    src: np.ndarray,
+    grade: np.ndarray,
+    top: int,
+    left: int,
+    y0: np.ndarray,
+    wy: np.ndarray,
+    x0: np.ndarray,
+    wx: np.ndarray,
+    wide: np.ndarray,
+    j0: np.ndarray,
+    wj: np.ndarray,
+    gain: np.ndarray,
+    sprite: np.ndarray,
+    alpha: np.ndarray,
+    s_top: int,
+    s_left: int,
+    scale: np.float32,
+    bias: np.float32,
+) -> None:
+    """Write one plane of a frame, W = wide.shape[1] wide, into the first W columns of `out` (H, >= W) uint8.
+
+    - The picture: `src` (fh, fw) uint8 codes, graded (see _graded), resampled bilinearly: output
+      row r of the picture reads source rows y0[r], y0[r] + 1 blended by wy[r]; column c reads x0[c], x0[c] + 1
+      blended by wx[c] (see axis_points). It sits at (top, left).
+    - The backdrop, wherever the picture is not: output row r blends rows j0[r] and j0[r] + 1 of `wide` by wj[r].
+    - Times `gain` (H, W) when it is not empty (the vignette); then the premultiplied `sprite` with `alpha`
+      (sh, sw) at (s_top, s_left), clipped to the frame; then code = value * scale + bias, clamped to 0..255 and
+      truncated (Planes.pack's arithmetic).
+    """
+    H, W = out.shape[0], wide.shape[1]
+    fh, fw = src.shape
+    hs = wide.shape[0]
+    sh, sw = alpha.shape
+    row = np.empty(fw + 1, np.float32)
+    val = np.empty(W, np.float32)
+    has_gain = gain.shape[0] == H
+    c0, c1 = max(0, -s_left), min(sw, W - s_left)
+    zero, full, one = np.float32(0.0), np.float32(255.0), np.float32(1.0)
+    ga, gb, lo, hi = grade[0], grade[1], grade[2], grade[3]
+    for r in range(H):
+        pr = r - top
+        inside = pr >= 0 and pr < fh
+        if not inside or fw < W:
+            a = j0[r]
+            b = min(a + 1, hs - 1)
+            w = wj[r]
+            for c in range(W):
+                va = wide[a, c]
+                val[c] = va + w * (wide[b, c] - va)
+        if inside:
+            ya = y0[pr]
+            yb = min(ya + 1, fh - 1)
+            w = wy[pr]
+            for x in range(fw):
+                la = _graded(src[ya, x], ga, gb, lo, hi)
+                row[x] = la + w * (_graded(src[yb, x], ga, gb, lo, hi) - la)
+            row[fw] = row[fw - 1]
+            for c in range(fw):
+                xa = x0[c]
+                ra = row[xa]
+                val[left + c] = ra + wx[c] * (row[xa + 1] - ra)
+        if has_gain:
+            for c in range(W):
+                val[c] *= gain[r, c]
+        sr = r - s_top
+        if sr >= 0 and sr < sh:
+            for c in range(c0, c1):
+                v = val[s_left + c]
+                val[s_left + c] = v * (one - alpha[sr, c]) + sprite[sr, c]
+        for c in range(W):
+            out[r, c] = np.uint8(min(max(val[c] * scale + bias, zero), full))
+
+
+@lru_cache(maxsize=32)
+def resize_taps(n_in: int, n_out: int, antialias: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The taps of effects.compose.resize along one axis, taken from torch itself (so the two agree): for each
+    output pixel a first input index and the weights of the inputs from there (zero-padded to a common count)."""
+    # One-hot rows through the real resize; the other axis is 2 wide (torch treats a 1-wide axis differently).
+    eye = torch.eye(n_in).view(n_in, 1, n_in, 1).expand(n_in, 1, n_in, 2).contiguous()
+    m = F.interpolate(eye, size=(n_out, 2), mode="bilinear", align_corners=False, antialias=antialias)[:, 0, :, 0]
+    nonzero = m != 0
+    first = nonzero.float().argmax(0)
+    last = n_in - 1 - nonzero.flip(0).float().argmax(0)
+    taps = int((last - first).max()) + 1
+    start = first.clamp(max=n_in - taps)
+    weights = np.zeros((n_out, taps), np.float32)
+    for j in range(n_out):
+        s = int(start[j])
+        weights[j] = m[s : s + taps, j].numpy()
+    return start.to(torch.int32).numpy(), weights
+
+
+@dataclass(frozen=True)
+class PlaneGeometry:
+    """Everything about one plane of a blur-fill frame that does not change from frame to frame."""
+
+    height: int  # the output plane
+    width: int
+    top: int  # where the picture sits
+    left: int
+    box: tuple[int, int, int, int]  # the picture's part that covers the frame: top, left, height, width
+    rows: tuple[np.ndarray, np.ndarray]  # resize taps down to the backdrop's height
+    cols: tuple[np.ndarray, np.ndarray]  # and across to its width
+    enlarge_rows: tuple[np.ndarray, np.ndarray]  # output row -> backdrop row and weight
+    enlarge_cols: tuple[np.ndarray, np.ndarray]  # output column -> backdrop column and weight
+    scale: np.float32  # value -> code
+    bias: np.float32
+    down: np.ndarray  # scratch: the backdrop resampled down (hs, box width)
+    wide: np.ndarray  # scratch: the backdrop enlarged across (hs, width)
+
+
+def blur_fill_geometry(height: int, width: int, fh: int, fw: int) -> tuple[PlaneGeometry, ...]:
+    """The Y, U and V planes' geometry of a height x width blur-fill frame around a picture of fh x fw (even),
+    as compositor._fill places it."""
+    hs, ws = small_size(height, width, BACKDROP_SCALE)
+    planes = []
+    for sub, scale, bias in ((1, 219.0, 16.5), (2, 224.0, 128.5), (2, 224.0, 128.5)):
+        h, w, k = height // sub, width // sub, BACKDROP_SCALE // sub
+        box = cover_box(fh // sub, fw // sub, hs, ws)
+        shrink = hs < box[2] or ws < box[3]  # as compose.resize decides
+        rows = enlarge_source(hs, k, (hs * k - h) // 2, (hs * k - h) // 2 + h)
+        cols = enlarge_source(ws, k, (ws * k - w) // 2, (ws * k - w) // 2 + w)
+        planes.append(
+            PlaneGeometry(
+                height=h,
+                width=w,
+                top=(height - fh) // 2 // 2 * 2 // sub,
+                left=(width - fw) // 2 // 2 * 2 // sub,
+                box=box,
+                rows=resize_taps(box[2], hs, shrink),
+                cols=resize_taps(box[3], ws, shrink),
+                enlarge_rows=(rows[0].to(torch.int32).numpy(), rows[1].numpy()),
+                enlarge_cols=(cols[0].to(torch.int32).numpy(), cols[1].numpy()),
+                scale=np.float32(scale),
+                bias=np.float32(bias),
+                down=np.empty((hs, box[3]), np.float32),
+                wide=np.empty((hs, w), np.float32),
+            )
+        )
+    return tuple(planes)
+
+
+def render_plane(
+    g: PlaneGeometry,
+    out: np.ndarray,
+    codes: np.ndarray,
+    grade: np.ndarray,
+    move: np.ndarray,
+    gain: np.ndarray,
+    sprite: tuple[np.ndarray, np.ndarray, int, int] | None,
+    blur: int,
+    dim: float,
+) -> None:
+    """One plane: backdrop from the picture's codes, then the picture (zoomed when `move` is (scale, cx, cy)),
+    gain, caption and quantisation, into `out`."""
+    bt, bl, bh, bw = g.box
+    backdrop(
+        codes[bt : bt + bh, bl : bl + bw],
+        grade,
+        *g.rows,
+        *g.cols,
+        move,
+        blur,
+        _F32(dim),
+        *g.enlarge_cols,
+        g.down,
+        g.wide,
+    )
+    fh, fw = codes.shape
+    if len(move) == 3:
+        x0, wx = axis_points(fw, move[0], move[1])
+        y0, wy = axis_points(fh, move[0], move[2])
+    else:
+        x0, wx = np.arange(fw, dtype=np.int32), np.zeros(fw, np.float32)
+        y0, wy = np.arange(fh, dtype=np.int32), np.zeros(fh, np.float32)
+    pic, alpha, s_top, s_left = sprite if sprite is not None else (_NONE, _NONE, 0, 0)
+    compose_plane(
+        out,
+        codes,
+        grade,
+        g.top,
+        g.left,
+        y0,
+        wy,
+        x0,
+        wx,
+        g.wide,
+        *g.enlarge_rows,
+        gain,
+        pic,
+        alpha,
+        s_top,
+        s_left,
+        g.scale,
+        g.bias,
+    )
+
+
+_NONE = np.zeros((0, 0), np.float32)
+NO_MOVE = np.zeros(0, np.float32)
+
+
+def warm() -> None:
+    """Compile the kernels now (numba caches them on disk): install scripts call this so that the first render
+    does not spend ~2 s compiling."""
+    grade = np.array([1 / 219, -16 / 219, 0.0, 1.0], np.float32)
+    for sub, g in zip((1, 2, 2), blur_fill_geometry(64, 32, 16, 32), strict=True):
+        codes, out = np.zeros((16 // sub, 32 // sub), np.uint8), np.zeros((g.height, g.width), np.uint8)
+        gain = np.ones((g.height, g.width), np.float32)
+        for move in (NO_MOVE, np.array([0.9, 0.0, 0.0], np.float32)):
+            render_plane(g, out, codes, grade, move, gain, (_NONE, _NONE, 0, 0), 1, 0.75)
+
+
+if __name__ == "__main__":
+    warm()

@@ -1,0 +1,126 @@
+"""The one-pass CPU frame (pipeline.fused) against the torch compositor it stands in for: the same bytes, give or
+take one code where float rounding falls on a half, and the torch path wherever the one pass does not apply."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import pipeline.compositor as compositor
+from pipeline import fused
+from pipeline.captions import WordTiming
+from pipeline.compositor import Compositor
+from pipeline.effects.compose import box_blur, resize
+from pipeline.plan import EffectSpec, RenderPlan
+from pipeline.planner import build_plan
+from pipeline.platforms import get_preset
+from tests.media import make_clip, make_tone
+
+WORDS = [WordTiming(w, 0.1 + 0.25 * i, 0.3 + 0.25 * i) for i, w in enumerate("one two three four".split())]
+
+
+def _plan(tmp_path: Path, clip: Path, effects: tuple[EffectSpec, ...] | None = None) -> RenderPlan:
+    narration = make_tone(tmp_path / "n.wav", seconds=1.2)
+    plan = build_plan(get_preset("tiktok").at_size(96, 160), narration, WORDS, 1.1, str(clip), None, "t")
+    if effects is not None:
+        plan = dataclasses.replace(plan, layers=tuple(dataclasses.replace(la, effects=effects) for la in plan.layers))
+    return plan
+
+
+def _both(plan: RenderPlan, frames: list[int], monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray, int]:
+    """(one pass, torch) frames as packed yuv420p, and how many planes the one pass made."""
+    calls = [0]
+    real = compositor.render_plane
+
+    def counted(*args: object, **kwargs: object) -> None:
+        calls[0] += 1
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compositor, "render_plane", counted)
+    o = plan.output
+    got = np.full((len(frames), o.height * 3 // 2, o.width), 7, np.uint8)
+    # Rows wider than the picture, as x264's frames have: the one pass must write only the picture's columns.
+    rows = [np.full((o.height, o.width + 16), 7, np.uint8) for _ in frames]
+    halves = [np.full((o.height // 2, o.width // 2 + 8), 7, np.uint8) for _ in range(2 * len(frames))]
+    one = Compositor(plan)
+    for k, f in enumerate(frames):
+        y, u, v = rows[k], halves[2 * k], halves[2 * k + 1]
+        one.render_into(np.array([f]), [(y, u, v)])
+        assert (y[:, o.width :] == 7).all() and (u[:, o.width // 2 :] == 7).all()
+        got[k, : o.height] = y[:, : o.width]
+        got[k, o.height :] = np.concatenate([u[:, : o.width // 2], v[:, : o.width // 2]]).reshape(-1, o.width)
+    ref = np.concatenate([Compositor(plan).render_planes(np.array([f])).pack() for f in frames])
+    return got, ref, calls[0]
+
+
+def _assert_same_bytes(got: np.ndarray, ref: np.ndarray) -> None:
+    diff = np.abs(got.astype(np.int16) - ref.astype(np.int16))
+    assert diff.max() <= 1
+    assert (diff > 0).mean() < 0.002  # only where a value sits on a rounding edge
+
+
+@pytest.mark.parametrize(
+    ("size", "effects"),
+    [
+        ((192, 112), None),  # the planner's Ken Burns, grade and vignette; landscape: backdrop above and below
+        ((192, 112), (EffectSpec("ken_burns", {"zoom_start": 1.05, "zoom_end": 1.3, "pan_x": 0.7, "pan_y": -0.5}),)),
+        ((192, 112), ()),  # no effects at all
+        ((112, 192), (EffectSpec("color_grade", {"contrast": 1.4, "saturation": 1.6, "brightness": 0.1}),)),
+    ],
+    ids=["planner-effects", "zoom-and-pan", "plain", "portrait-hard-grade"],
+)
+def test_one_pass_frames_are_the_torch_frames(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    effects: tuple[EffectSpec, ...] | None,
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", *size, seconds=1.0, bt709=True)
+    plan = _plan(tmp_path, clip, effects)
+    frames = [0, 5, 12, 20, 33]  # captions on (with the active word moving) and off
+    got, ref, planes = _both(plan, frames, monkeypatch)
+    assert planes == 3 * len(frames)  # the one pass made them all
+    _assert_same_bytes(got, ref)
+    assert np.abs(got[0].astype(int) - got[-1].astype(int)).mean() > 1  # and they move
+
+
+def test_frames_the_one_pass_does_not_make_come_from_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bt601 = make_clip(tmp_path / "small.mp4", 192, 112, seconds=1.0)  # unflagged and small: read as BT.601, via RGB
+    got, ref, planes = _both(_plan(tmp_path, bt601), [0, 12], monkeypatch)
+    assert planes == 0 and np.array_equal(got, ref)
+
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    for k in range(2):
+        make_clip(folder / f"{k}.mp4", 192, 112, seconds=2.0, seed=k, bt709=True)
+    narration = make_tone(tmp_path / "n2.wav", seconds=3.0)
+    plan = build_plan(get_preset("tiktok").at_size(96, 160), narration, [], 2.8, str(folder), None, "t")
+    second = plan.layers[1]
+    assert len(plan.layers) == 2 and second.start < plan.layers[0].end <= second.start + second.fade_in
+    fade = round((second.start + second.fade_in / 2) * plan.output.fps)
+    after = round((second.start + second.fade_in) * plan.output.fps) + 2
+    got, ref, planes = _both(plan, [fade, after], monkeypatch)
+    assert planes == 3  # the crossfade frame through torch, the frame after it in one pass
+    _assert_same_bytes(got, ref)
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(608, 120), (344, 68), (37, 10), (10, 10), (9, 23)])
+def test_resize_taps_are_the_resize(n_in: int, n_out: int) -> None:
+    x = torch.rand(1, 1, n_in, 5)
+    shrink = n_out < n_in
+    start, weights = fused.resize_taps(n_in, n_out, shrink)
+    want = resize(x, n_out, 5) if shrink else F.interpolate(x, size=(n_out, 5), mode="bilinear", align_corners=False)
+    taps = np.stack([x[0, 0, s : s + weights.shape[1]].numpy() for s in start])  # (n_out, taps, 5)
+    got = (taps * weights[:, :, None]).sum(axis=1)
+    assert np.allclose(got, want[0, 0].numpy(), atol=1e-6)
+
+
+def test_box_blur_matches_the_torch_box_blur() -> None:
+    img = np.random.default_rng(1).random((30, 17), dtype=np.float32)
+    want = box_blur(torch.from_numpy(img)[None, None], 3)[0, 0].numpy()
+    assert np.allclose(fused._box_blur(img, 3), want, atol=2e-6)
