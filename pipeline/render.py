@@ -68,7 +68,7 @@ def encode_segment(
     if not 0 <= start < end <= plan.frame_count:
         raise InvalidInputError("frames", f"[{start}, {end}) is outside the plan's 0..{plan.frame_count}")
     o = plan.output
-    comp = Compositor(plan, device)
+    comp = Compositor(plan, device, frames=(start, end))
     with av.open(str(path), "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=o.fps, options=video_options(plan))
         stream.width, stream.height, stream.pix_fmt = o.width, o.height, "yuv420p"

@@ -108,6 +108,43 @@ def test_footage_reader_loops_at_the_real_end_when_the_header_over_counts(clip: 
     assert src._count == 30
 
 
+def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    converted: list[int] = []
+    real = FootageSource._convert
+
+    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
+        converted.append(1)
+        return real(self, frame, yuv)
+
+    monkeypatch.setattr(FootageSource, "_convert", counted)
+    cpu = torch.device("cpu")
+    times = np.arange(75) / 30.0 + 1e-4  # 2.5 loops of the 1 s clip
+    frame_bytes = 96 * 56 * 3 // 2
+    kept = FootageSource(str(clip), 96, 56, keep_bytes=30 * frame_bytes)
+    looped = np.concatenate([kept.planes(times[k : k + 1], cpu)[0].numpy() for k in range(75)])
+    assert len(converted) == 30  # each frame once
+    fresh = FootageSource(str(clip), 96, 56)
+    assert np.array_equal(looped, np.concatenate([fresh.planes(times[k : k + 1], cpu)[0].numpy() for k in range(75)]))
+    assert len(converted) == 30 + 75  # without room to keep them: every frame, every loop
+
+    converted.clear()
+    short = FootageSource(str(clip), 96, 56, keep_bytes=29 * frame_bytes)  # one frame short: keeps none
+    for k in range(40):
+        short.planes(times[k : k + 1], cpu)
+    assert len(converted) == 40 and not short._kept
+
+
+def test_the_compositor_keeps_footage_only_when_it_loops_within_its_frames(clip: Path, tmp_path: Path) -> None:
+    narration = make_tone(tmp_path / "n.wav", seconds=3.0)
+    plan = build_plan(get_preset("tiktok").at_size(96, 160), narration, [], 2.8, str(clip), None, "t")
+    assert plan.layers[0].end > 2.0  # the 1 s clip loops
+    whole, part = Compositor(plan), Compositor(plan, frames=(0, 20))
+    for comp in (whole, part):
+        comp.render_planes(np.array([0]))
+    assert whole._sources[0].keep_bytes > 0
+    assert part._sources[0].keep_bytes == 0  # its 20 frames never reach the clip's end
+
+
 def test_footage_reader_leaves_no_thread_busy(clip: Path) -> None:
     src = FootageSource(str(clip), 96, 56)
     src.raw(np.arange(10) / 30.0, torch.device("cpu"))
