@@ -1,0 +1,45 @@
+"""Work with slack (composing ahead of x264, the audio) runs on threads of lower CPU priority."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from pipeline.render import BACKGROUND_NICE, Background
+
+
+def _nice_of_this_thread() -> int:
+    with open(f"/proc/self/task/{threading.get_native_id()}/stat", encoding="ascii") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="Linux only")
+def test_background_work_runs_at_a_lower_priority_and_returns_its_value() -> None:
+    caller = _nice_of_this_thread()
+    job: Background[int] = Background(_nice_of_this_thread, "probe")
+    assert job.result() == min(19, caller + BACKGROUND_NICE) > caller
+    assert _nice_of_this_thread() == caller  # the caller's own priority is untouched
+
+
+def test_background_errors_reach_the_caller() -> None:
+    def fails() -> None:
+        raise ValueError("bad frame")
+
+    with pytest.raises(ValueError, match="bad frame"):
+        Background(fails, "fails").result()
+
+
+def test_an_interrupted_wait_tells_the_work_to_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop, release = threading.Event(), threading.Event()
+    job: Background[bool] = Background(lambda: stop.wait(5.0) and release.set() is None, "waits", stop)
+
+    def interrupted(self: threading.Thread, timeout: float | None = None) -> None:
+        raise KeyboardInterrupt  # as a cancelled Ray task is, in its main thread
+
+    monkeypatch.setattr(threading.Thread, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        job.result()
+    monkeypatch.undo()
+    assert release.wait(5.0) and job.result() is True
