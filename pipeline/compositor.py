@@ -217,6 +217,13 @@ class Compositor:
         self._geometries: dict[tuple[int, int], tuple[PlaneGeometry, ...]] = {}
         self._sprite_arrays: dict[tuple[int, int], tuple[tuple[np.ndarray, np.ndarray, int, int], ...]] = {}
 
+    def close(self) -> None:
+        """Close the footage readers (and stop their decoding ahead)."""
+        for src in self._sources.values():
+            if isinstance(src, FootageSource):
+                src.close()
+        self._sources.clear()
+
     def _buffer(self, i: int, n: int) -> Planes:
         """Layer i's frame memory, reused from batch to batch: writing into memory already mapped is several times
         cheaper than into fresh memory on CPU, and render_planes() results are consumed before the next call."""
@@ -237,7 +244,10 @@ class Compositor:
                 shown = min(layer.end, self.frames[1] / self.fps) - max(layer.start, self.frames[0] / self.fps)
                 loops = layer.loop and shown > info.duration - layer.source_in
                 keep = LOOPED_FOOTAGE_BYTES if loops else 0
-                self._sources[i] = FootageSource(layer.path, _even(w), _even(h), loop=layer.loop, keep_bytes=keep)
+                src = FootageSource(layer.path, _even(w), _even(h), loop=layer.loop, keep_bytes=keep)
+                if loops:  # read as planes by the blur-fill of BT.709 footage, else as RGB
+                    src.prefetch(yuv=src.bt709 and layer.fit == "blur_fill")
+                self._sources[i] = src
         return self._sources[i]
 
     def _layer(self, i: int, layer: VideoLayer, times: np.ndarray) -> Planes:

@@ -132,6 +132,7 @@ def encode_segment(
                 finally:
                     todo.put(None)
                     thread.join()
+                    comp.close()
 
         # Composing runs ahead of x264 (by the queue), so it can yield the CPU to it: see Background.
         Background[None](compose, "compose", stop).result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from pathlib import Path
 
@@ -132,6 +133,30 @@ def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, monkeypatch: py
     for k in range(40):
         short.planes(times[k : k + 1], cpu)
     assert len(converted) == 40 and not short._kept
+
+
+def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    converted: list[str] = []
+    real = FootageSource._convert
+
+    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
+        converted.append(threading.current_thread().name)
+        return real(self, frame, yuv)
+
+    monkeypatch.setattr(FootageSource, "_convert", counted)
+    cpu = torch.device("cpu")
+    src = FootageSource(str(clip), 96, 56, keep_bytes=1 << 30)
+    assert src.prefetch(yuv=True)
+    deadline = time.monotonic() + 20.0
+    while len(src._kept) < 30 and time.monotonic() < deadline:  # nothing read yet
+        time.sleep(0.01)
+    assert converted == ["footage"] * 30  # the whole clip, once, on the prefetching thread
+    times = np.arange(45) / 30.0 + 1e-4
+    read = np.concatenate([src.planes(times[k : k + 1], cpu)[0].numpy() for k in range(45)])
+    assert len(converted) == 30  # the reads decode nothing
+    fresh = FootageSource(str(clip), 96, 56)
+    assert np.array_equal(read, np.concatenate([fresh.planes(times[k : k + 1], cpu)[0].numpy() for k in range(45)]))
+    assert not FootageSource(str(clip), 96, 56, keep_bytes=1000).prefetch(yuv=True)  # does not fit: no thread
 
 
 def test_the_compositor_keeps_footage_only_when_it_loops_within_its_frames(clip: Path, tmp_path: Path) -> None:
