@@ -11,6 +11,9 @@ same picture, within one code.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -360,6 +363,26 @@ def warm() -> None:
         gain = np.ones((g.height, g.width), np.float32)
         for move in (NO_MOVE, np.array([0.9, 0.0, 0.0], np.float32)):
             render_plane(g, out, codes, grade, move, gain, (_NONE, _NONE, 0, 0), 1, 0.75)
+
+
+_preloading: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Load the kernels (compiled ones come from numba's disk cache, ~0.4 s; else ~2 s to compile) on a background
+    thread of low priority, once per process: a render's first frame then does not wait for them."""
+    if _preloading:
+        return
+
+    def run() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        with contextlib.suppress(Exception):  # a real failure shows at the real call
+            warm()
+
+    thread = threading.Thread(target=run, name="numba-preload", daemon=True)
+    _preloading.append(thread)
+    thread.start()
 
 
 if __name__ == "__main__":

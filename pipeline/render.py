@@ -23,9 +23,12 @@ from pipeline.audio import load_audio, mix, normalize, probe_audio
 from pipeline.compositor import Compositor
 from pipeline.errors import InvalidInputError
 from pipeline.files import atomic_path
+from pipeline.fused import preload
 from pipeline.plan import RenderPlan
 
 Progress = Callable[[float, str], None]
+
+preload()  # whoever imports the renderer renders soon: the compiled frame kernels load meanwhile
 
 
 @dataclass(frozen=True)
