@@ -72,7 +72,18 @@ class CaptionLayer:
             self._cache[key] = self._draw(self.pages[page_index], word_index)
         return self._cache[key]
 
+    def image(self, page_index: int, word_index: int) -> tuple[np.ndarray, int, int]:
+        """A caption state drawn as (h, w, 4) RGBA bytes (not premultiplied), with its top and left in the frame."""
+        return self._image(self.pages[page_index], word_index)
+
     def _draw(self, page: CaptionPage, active: int) -> CaptionSprite:
+        rgba, top, left = self._image(page, active)
+        arr = torch.from_numpy(rgba.astype(np.float32) / 255.0).permute(2, 0, 1)
+        alpha = arr[3:4]
+        rgb = arr[:3] * alpha
+        return CaptionSprite(rgb.to(self.device), alpha.to(self.device), top, left)
+
+    def _image(self, page: CaptionPage, active: int) -> tuple[np.ndarray, int, int]:
         st, W, H, sz = self.style, self.width, self.height, self.safe
         box_w = int(W * (1 - sz.left - sz.right))
         size = max(8, round(st.size * W))
@@ -116,11 +127,8 @@ class CaptionLayer:
                     stroke_fill=(*outline, 255),
                 )
                 x += widths[j] + space
-        arr = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        alpha = arr[3:4]
-        rgb = arr[:3] * alpha
         top_min, bottom_max = int(H * sz.top), int(H * (1 - sz.bottom))
         top = int(st.y * H - img_h / 2)
         top = max(top_min, min(top, bottom_max - img_h))
         left = int(W * sz.left)
-        return CaptionSprite(rgb.to(self.device), alpha.to(self.device), top, left)
+        return np.asarray(img), top, left

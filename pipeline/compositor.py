@@ -31,7 +31,7 @@ from pipeline.effects.compose import (
     pool2,
     small_size,
 )
-from pipeline.fused import NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane
+from pipeline.fused import NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane, sprite_planes
 from pipeline.plan import RenderPlan, VideoLayer
 
 Source = FootageSource | ProceduralSource
@@ -480,17 +480,10 @@ class Compositor:
         if state is None:
             return None
         if state not in self._sprite_arrays:
-            s, planes, a, a2 = self._sprite(*state)
-            top, left = _even(s.top), _even(s.left)
-
-            def arr(x: Tensor) -> np.ndarray:
-                return np.ascontiguousarray(x.numpy())
-
-            self._sprite_arrays[state] = (
-                (arr(planes.y[0]), arr(a), top, left),
-                (arr(planes.uv[0, 0]), arr(a2[0]), top // 2, left // 2),
-                (arr(planes.uv[0, 1]), arr(a2[0]), top // 2, left // 2),
-            )
+            rgba, top, left = self.captions.image(*state)
+            y, a, u, v, a2 = sprite_planes(rgba)
+            top, left = _even(top), _even(left)
+            self._sprite_arrays[state] = ((y, a, top, left), (u, a2, top // 2, left // 2), (v, a2, top // 2, left // 2))
         return self._sprite_arrays[state]
 
     def _fused_frame(self, i: int, layer: VideoLayer, f: _Fused, t: float, dests: FramePlanes) -> None:

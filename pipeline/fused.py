@@ -225,6 +225,39 @@ def compose_plane(
             out[r, c] = np.uint8(min(max(val[c] * scale + bias, zero), full))
 
 
+@nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+def sprite_planes(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A caption drawn as (h, w, 4) RGBA bytes -> premultiplied luma and its alpha (h, w), premultiplied U and V
+    and their alpha at half resolution (h/2, w/2), cut to even sizes: what compositor._sprite makes with torch
+    (BT.709, chroma from 2x2-averaged premultiplied RGB), in one pass."""
+    h, w = rgba.shape[0] // 2 * 2, rgba.shape[1] // 2 * 2
+    y, a = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+    u = np.empty((h // 2, w // 2), np.float32)
+    v = np.empty((h // 2, w // 2), np.float32)
+    a2 = np.empty((h // 2, w // 2), np.float32)
+    inv = np.float32(1.0 / 255.0)
+    quarter = np.float32(0.25)
+    for i in range(0, h, 2):
+        for j in range(0, w, 2):
+            rs = gs = bs = as_ = np.float32(0.0)
+            for di in range(2):
+                for dj in range(2):
+                    px = rgba[i + di, j + dj]
+                    al = np.float32(px[3]) * inv
+                    r, g, b = np.float32(px[0]) * inv * al, np.float32(px[1]) * inv * al, np.float32(px[2]) * inv * al
+                    y[i + di, j + dj] = np.float32(0.2126) * r + np.float32(0.7152) * g + np.float32(0.0722) * b
+                    a[i + di, j + dj] = al
+                    rs += r
+                    gs += g
+                    bs += b
+                    as_ += al
+            rs, gs, bs = rs * quarter, gs * quarter, bs * quarter
+            u[i // 2, j // 2] = np.float32(-0.1146) * rs + np.float32(-0.3854) * gs + np.float32(0.5) * bs
+            v[i // 2, j // 2] = np.float32(0.5) * rs + np.float32(-0.4542) * gs + np.float32(-0.0458) * bs
+            a2[i // 2, j // 2] = as_ * quarter
+    return y, a, u, v, a2
+
+
 @lru_cache(maxsize=32)
 def resize_taps(n_in: int, n_out: int, antialias: bool) -> tuple[np.ndarray, np.ndarray]:
     """The taps of effects.compose.resize along one axis, taken from torch itself (so the two agree): for each
@@ -363,6 +396,9 @@ def warm() -> None:
         gain = np.ones((g.height, g.width), np.float32)
         for move in (NO_MOVE, np.array([0.9, 0.0, 0.0], np.float32)):
             render_plane(g, out, codes, grade, move, gain, (_NONE, _NONE, 0, 0), 1, 0.75)
+    drawn = np.zeros((4, 6, 4), np.uint8)
+    drawn.flags.writeable = False  # as np.asarray() gives a PIL image
+    sprite_planes(drawn)
 
 
 _preloading: list[threading.Thread] = []

@@ -124,3 +124,15 @@ def test_box_blur_matches_the_torch_box_blur() -> None:
     img = np.random.default_rng(1).random((30, 17), dtype=np.float32)
     want = box_blur(torch.from_numpy(img)[None, None], 3)[0, 0].numpy()
     assert np.allclose(fused._box_blur(img, 3), want, atol=2e-6)
+
+
+def test_caption_sprite_planes_are_the_torch_sprite(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", 192, 112, seconds=1.0, bt709=True)
+    comp = Compositor(_plan(tmp_path, clip))
+    rgba, _, _ = comp.captions.image(0, 1)
+    assert rgba.shape[2] == 4 and (rgba[..., 3] > 0).mean() > 0.05  # something is drawn
+    y, a, u, v, a2 = fused.sprite_planes(rgba)
+    _, planes, alpha, alpha2 = comp._sprite(0, 1)
+    for got, want in ((y, planes.y[0]), (a, alpha), (u, planes.uv[0, 0]), (v, planes.uv[0, 1]), (a2, alpha2[0])):
+        assert got.shape == tuple(want.shape)
+        assert np.allclose(got, want.numpy(), atol=2e-6)
