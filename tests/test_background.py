@@ -43,3 +43,10 @@ def test_an_interrupted_wait_tells_the_work_to_stop(monkeypatch: pytest.MonkeyPa
         job.result()
     monkeypatch.undo()
     assert release.wait(5.0) and job.result() is True
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux only")
+def test_idle_background_work_runs_only_when_nothing_else_wants_the_cpu() -> None:
+    job: Background[int] = Background(lambda: os.sched_getscheduler(0), "idle", idle=True)
+    assert job.result() == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's is untouched
