@@ -11,6 +11,7 @@ same picture, within one code.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
@@ -406,7 +407,10 @@ _preloading: list[threading.Thread] = []
 
 def preload() -> None:
     """Load the kernels (compiled ones come from numba's disk cache, ~0.4 s; else ~2 s to compile) on a background
-    thread of low priority, once per process: a render's first frame then does not wait for them."""
+    thread of low priority, once per process, for a render about to start: its first frame waits less.
+
+    Only where a render follows: a process that exits while numba is loading aborts (SIGABRT: seen when this ran at
+    import, in CLI commands that never render). The exit waits for the thread, in case a render fails early."""
     if _preloading:
         return
 
@@ -419,6 +423,7 @@ def preload() -> None:
     thread = threading.Thread(target=run, name="numba-preload", daemon=True)
     _preloading.append(thread)
     thread.start()
+    atexit.register(thread.join)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,6 @@ from pipeline.plan import RenderPlan
 
 Progress = Callable[[float, str], None]
 
-preload()  # whoever imports the renderer renders soon: the compiled frame kernels load meanwhile
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -72,6 +70,7 @@ def encode_segment(
     """Render frames [start, end) of a plan into a video-only MP4 segment that starts on a keyframe."""
     if not 0 <= start < end <= plan.frame_count:
         raise InvalidInputError("frames", f"[{start}, {end}) is outside the plan's 0..{plan.frame_count}")
+    preload()  # the frame kernels load while the encoder and the footage are set up
     o = plan.output
     comp = Compositor(plan, device, frames=(start, end))
     with av.open(str(path), "w", format="mp4") as out:
@@ -343,6 +342,7 @@ def render(
 
     `parallel`: the segments encode at once, each with its own x264 (a GPU composes for all of them while the node's
     CPU cores encode); otherwise one after another."""
+    preload()
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     ranges = split_frames(plan.frame_count, segments)

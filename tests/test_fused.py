@@ -4,6 +4,8 @@ take one code where float rounding falls on a half, and the torch path wherever 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,11 @@ def test_caption_sprite_planes_are_the_torch_sprite(tmp_path: Path) -> None:
     for got, want in ((y, planes.y[0]), (a, alpha), (u, planes.uv[0, 0]), (v, planes.uv[0, 1]), (a2, alpha2[0])):
         assert got.shape == tuple(want.shape)
         assert np.allclose(got, want.numpy(), atol=2e-6)
+
+
+def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
+    # numba aborts the process (SIGABRT) if it is still loading on a daemon thread at exit: CLI commands that
+    # never render died this way when the loading started at import.
+    for code in ("import pipeline.fused as f; f.preload()", "import pipeline.render"):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
