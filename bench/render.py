@@ -404,6 +404,10 @@ def main() -> int:
         help="before each timed run, wait up to S seconds for other processes to leave the CPUs (default 300)",
     )
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error(f"--repeat must be at least 1, not {args.repeat}")
+    if not args.clip_seconds > 0:
+        ap.error(f"--clip-seconds must be positive, not {args.clip_seconds:g}")
     width, height = (int(x) for x in args.size.lower().split("x"))
 
     tmp_ctx = tempfile.TemporaryDirectory(prefix="reels-bench-")

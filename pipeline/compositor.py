@@ -31,7 +31,7 @@ from pipeline.effects.compose import (
     pool2,
     small_size,
 )
-from pipeline.fused import NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane, sprite_planes
+from pipeline.fused import EMPTY, NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane, sprite_planes
 from pipeline.plan import RenderPlan, VideoLayer
 
 Source = FootageSource | ProceduralSource
@@ -117,6 +117,12 @@ def _small_rgb_planes(rgb: Tensor) -> Planes:
     return Planes(mix_channels(rgb, _Y, _ZERO1)[:, 0], mix_channels(rgb, _UV, _ZERO2))
 
 
+def _progress(layer: VideoLayer, times: np.ndarray) -> Tensor:
+    """Where the times are in a layer, 0 at its start to 1 at its end (what effects take as `t`)."""
+    t = torch.as_tensor((times - layer.start) / max(1e-6, layer.end - layer.start), dtype=torch.float32)
+    return t.clamp(0, 1)
+
+
 def _even(x: int) -> int:
     return x - x % 2
 
@@ -166,14 +172,12 @@ class _Fused:
 
     grades: tuple[np.ndarray, np.ndarray, np.ndarray]  # Y, U, V: see _plane_grades
     move: KenBurns | None
-    gains: tuple[np.ndarray, np.ndarray]  # output gain (vignette) at luma and chroma resolution; empty: none
-
-
-_NONE = np.zeros((0, 0), np.float32)
+    gains: tuple[np.ndarray, np.ndarray]  # output gain (vignette) at luma and chroma resolution; EMPTY: none
 
 
 def _plane_grades(gain: Tensor, offset: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """_blur_fill_yuv's per-plane grade of stored codes as (gain, offset, low, high) in float32, for pipeline.fused."""
+    """A grade diagonal in YUV (_yuv_grade) as what it does to each plane's stored codes: (gain, offset, low, high)
+    in float32, for _grade_codes and pipeline.fused alike."""
     gy, gu, gv = (float(g) for g in gain)
     oy, ou, ov = (float(o) for o in offset)
     return (
@@ -181,6 +185,12 @@ def _plane_grades(gain: Tensor, offset: Tensor) -> tuple[np.ndarray, np.ndarray,
         np.array([gu / 224.0, ou - 128.0 * gu / 224.0, -0.5, 0.5], np.float32),
         np.array([gv / 224.0, ov - 128.0 * gv / 224.0, -0.5, 0.5], np.float32),
     )
+
+
+def _grade_codes(x: Tensor, grade: np.ndarray) -> Tensor:
+    """Float codes of one plane graded in place: x * gain + offset, clamped to (low, high) (see _plane_grades)."""
+    gain, offset, low, high = (float(v) for v in grade)
+    return x.mul_(gain).add_(offset).clamp_(low, high)
 
 
 # A clip that loops within what a compositor renders keeps its decoded, scaled frames when they fit in this much
@@ -253,8 +263,7 @@ class Compositor:
     def _layer(self, i: int, layer: VideoLayer, times: np.ndarray) -> Planes:
         src = self._source(i, layer)
         at = times - layer.start + layer.source_in
-        t = torch.as_tensor((times - layer.start) / max(1e-6, layer.end - layer.start), dtype=torch.float32)
-        t = t.clamp(0, 1)
+        t = _progress(layer, times)
         split = _split_source_effects(self._effects[i])
         if isinstance(src, FootageSource) and layer.fit == "blur_fill" and split is not None:
             out = self._buffer(i, len(times))
@@ -348,14 +357,11 @@ class Compositor:
     ) -> Planes:
         """Blur-fill of BT.709 footage as stored (uint8 planes, limited range): the colour grade, diagonal in YUV,
         folded into the scaling of the codes; the backdrop cut from the graded planes. No RGB anywhere."""
-        gain, offset = grade
-        gy, gu, gv = (float(g) for g in gain)
-        oy, ou, ov = (float(o) for o in offset)
-        fy = y.to(torch.float32).mul_(gy / 219.0).add_(oy - 16.0 * gy / 219.0).clamp_(0.0, 1.0)
+        gy, gu, gv = _plane_grades(*grade)
         fuv = uv.to(torch.float32)
-        fuv[:, 0].mul_(gu / 224.0).add_(ou - 128.0 * gu / 224.0)
-        fuv[:, 1].mul_(gv / 224.0).add_(ov - 128.0 * gv / 224.0)
-        fore = Planes(fy, fuv.clamp_(-0.5, 0.5))
+        _grade_codes(fuv[:, 0], gu)
+        _grade_codes(fuv[:, 1], gv)
+        fore = Planes(_grade_codes(y.to(torch.float32), gy), fuv)
         hs, ws = self._backdrop_size()
         small = Planes(crop_fill(fore.y.unsqueeze(1), hs, ws)[:, 0], crop_fill(fore.uv, hs, ws))
         for fx in moves:
@@ -462,7 +468,7 @@ class Compositor:
             outputs = [(j, fx) for j, fx in enumerate(self._effects[i]) if fx.on_output]
             if grade is None or len(moves) > 1 or not all(hasattr(fx, "gain") for _, fx in outputs):
                 return None
-            gains = (_NONE, _NONE)
+            gains = (EMPTY, EMPTY)
             if outputs:
                 g, g2 = torch.ones(self.H, self.W), torch.ones(self.H // 2, self.W // 2)
                 for j, fx in outputs:
@@ -494,8 +500,7 @@ class Compositor:
         y8, uv8 = src.planes(np.array([t - layer.start + layer.source_in]), self.device)
         move = NO_MOVE
         if f.move is not None:
-            tl = torch.tensor([min(1.0, max(0.0, (t - layer.start) / max(1e-6, layer.end - layer.start)))])
-            move = torch.cat(f.move.window(tl), dim=1)[0].numpy()
+            move = torch.cat(f.move.window(_progress(layer, np.array([t]))), dim=1)[0].numpy()
         caption = self._caption_arrays(t)
         codes = (y8[0], uv8[0, 0], uv8[0, 1])
         key = (int(y8.shape[-2]), int(y8.shape[-1]))
@@ -510,8 +515,6 @@ class Compositor:
                 move,
                 f.gains[min(p, 1)],
                 None if caption is None else caption[p],
-                BACKDROP_BLUR,
-                BACKDROP_DIM,
             )
 
     def render(self, frame_indices: np.ndarray) -> Tensor:

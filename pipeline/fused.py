@@ -12,9 +12,6 @@ same picture, within one code.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import os
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.effects.compose import BACKDROP_SCALE, cover_box, enlarge_source, small_size
+from pipeline.background import Background
+from pipeline.effects.compose import BACKDROP_BLUR, BACKDROP_DIM, BACKDROP_SCALE, cover_box, enlarge_source, small_size
 
 _F32 = np.float32
 
@@ -336,8 +334,6 @@ def render_plane(
     move: np.ndarray,
     gain: np.ndarray,
     sprite: tuple[np.ndarray, np.ndarray, int, int] | None,
-    blur: int,
-    dim: float,
 ) -> None:
     """One plane: backdrop from the picture's codes, then the picture (zoomed when `move` is (scale, cx, cy)),
     gain, caption and quantisation, into `out`."""
@@ -348,8 +344,8 @@ def render_plane(
         *g.rows,
         *g.cols,
         move,
-        blur,
-        _F32(dim),
+        BACKDROP_BLUR,
+        _F32(BACKDROP_DIM),
         *g.enlarge_cols,
         g.down,
         g.wide,
@@ -361,7 +357,7 @@ def render_plane(
     else:
         x0, wx = np.arange(fw, dtype=np.int32), np.zeros(fw, np.float32)
         y0, wy = np.arange(fh, dtype=np.int32), np.zeros(fh, np.float32)
-    pic, alpha, s_top, s_left = sprite if sprite is not None else (_NONE, _NONE, 0, 0)
+    pic, alpha, s_top, s_left = sprite if sprite is not None else (EMPTY, EMPTY, 0, 0)
     compose_plane(
         out,
         codes,
@@ -384,7 +380,7 @@ def render_plane(
     )
 
 
-_NONE = np.zeros((0, 0), np.float32)
+EMPTY = np.zeros((0, 0), np.float32)  # no gain, no caption
 NO_MOVE = np.zeros(0, np.float32)
 
 
@@ -396,34 +392,25 @@ def warm() -> None:
         codes, out = np.zeros((16 // sub, 32 // sub), np.uint8), np.zeros((g.height, g.width), np.uint8)
         gain = np.ones((g.height, g.width), np.float32)
         for move in (NO_MOVE, np.array([0.9, 0.0, 0.0], np.float32)):
-            render_plane(g, out, codes, grade, move, gain, (_NONE, _NONE, 0, 0), 1, 0.75)
+            render_plane(g, out, codes, grade, move, gain, (EMPTY, EMPTY, 0, 0))
     drawn = np.zeros((4, 6, 4), np.uint8)
     drawn.flags.writeable = False  # as np.asarray() gives a PIL image
     sprite_planes(drawn)
 
 
-_preloading: list[threading.Thread] = []
+_preloading: list[Background[None]] = []
 
 
 def preload() -> None:
     """Load the kernels (compiled ones come from numba's disk cache, ~0.4 s; else ~2 s to compile) on a background
-    thread of low priority, once per process, for a render about to start: its first frame waits less.
+    thread, once per process, for a render about to start: its first frame waits less.
 
     Only where a render follows: a process that exits while numba is loading aborts (SIGABRT: seen when this ran at
-    import, in CLI commands that never render). The exit waits for the thread, in case a render fails early."""
-    if _preloading:
-        return
-
-    def run() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        with contextlib.suppress(Exception):  # a real failure shows at the real call
-            warm()
-
-    thread = threading.Thread(target=run, name="numba-preload", daemon=True)
-    _preloading.append(thread)
-    thread.start()
-    atexit.register(thread.join)
+    import, in CLI commands that never render). The exit waits for the thread, in case a render fails early; a
+    failure to load is left for the real call to show."""
+    if not _preloading:
+        _preloading.append(Background(warm, "numba-preload"))
+        atexit.register(_preloading[0].join)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import queue
 import tempfile
 import threading
@@ -13,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import av
 import numpy as np
 import torch
 
 from pipeline.audio import load_audio, mix, normalize, probe_audio
+from pipeline.background import Background
 from pipeline.compositor import Compositor
 from pipeline.errors import InvalidInputError
 from pipeline.files import atomic_path
@@ -145,52 +144,6 @@ def encode_segment(
 
 # Batches composed ahead of x264.
 QUEUED_FRAMES = 6
-# How much lower than the caller's the CPU priority of background work is (Linux nice levels).
-BACKGROUND_NICE = 19
-
-T = TypeVar("T")
-
-
-class Background(threading.Thread, Generic[T]):
-    """Runs `fn` on a thread of its own at a lower CPU priority, for work with slack: x264, the critical path, uses
-    ~1.67 of 2 cores by itself; composing (ahead of it by a queue) and the audio (needed only at the end) run
-    mostly in what it leaves idle instead of taking time slices from it (measured: +4 % frames/s). When x264
-    waits for them, the cores are idle and they run anyway.
-
-    `idle=True` goes lower still (Linux's SCHED_IDLE: only what no other thread wants), for the audio: it has the
-    whole render to finish, and at nice 19 it competed with composing and decoding while they fell behind x264 in
-    the first loop of the footage (x264 waited 1.5-1.7 s for frames instead of 1.8-2.2 s, -0.5 s a 30 s reel).
-
-    `result()` waits and returns `fn`'s value or raises its error; interrupted while waiting (a cancelled Ray
-    task), it sets `stop`, which `fn` watches, and re-raises."""
-
-    def __init__(self, fn: Callable[[], T], name: str, stop: threading.Event | None = None, idle: bool = False) -> None:
-        super().__init__(name=name, daemon=True)
-        self._fn, self._stop_event, self._idle = fn, stop or threading.Event(), idle
-        self._value: list[T] = []
-        self._error: list[BaseException] = []
-        self.start()
-
-    def run(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed: normal priority
-            tid = threading.get_native_id()  # a new thread starts at its creator's priority
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
-            if self._idle:
-                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        try:
-            self._value.append(self._fn())
-        except BaseException as e:
-            self._error.append(e)
-
-    def result(self) -> T:
-        try:
-            self.join()
-        except BaseException:
-            self._stop_event.set()
-            raise
-        if self._error:
-            raise self._error[0]
-        return self._value[0]
 
 
 def frame_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from pipeline.render import BACKGROUND_NICE, Background
+from pipeline.background import BACKGROUND_NICE, Background
 
 
 def _nice_of_this_thread() -> int:
