@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pipeline.background import give_way
 from pipeline.errors import InvalidMediaError
 from pipeline.files import require_media_file
 
@@ -79,6 +80,7 @@ class FootageSource:
     """
 
     SEEK_AHEAD = 90  # frames: farther than this forward, seeking beats decoding through
+    AHEAD_YIELDS = 4  # frames: decoding ahead of the reader by more, it gives way between frames
 
     def __init__(self, path: str, width: int, height: int, loop: bool = True, keep_bytes: int = 0) -> None:
         """`keep_bytes`: keep the converted frames when all of them fit in this many bytes, so that a clip that
@@ -109,6 +111,7 @@ class FootageSource:
         self._decoded: Iterator[av.VideoFrame] = iter(())
         self._next = 0  # index of the frame the decoder yields next
         self._last: tuple[int, bool, np.ndarray] | None = None
+        self._wanted = -1  # the frame last read
         self._seek(0)
 
     def close(self) -> None:
@@ -134,6 +137,8 @@ class FootageSource:
                         except (InvalidMediaError, av.FFmpegError):
                             return
                 i += 1
+                if i > self._wanted + self.AHEAD_YIELDS:
+                    give_way()  # far enough ahead of the reader to let x264 have the CPU first
 
         threading.Thread(target=run, name="footage", daemon=True).start()
         return True
@@ -177,6 +182,7 @@ class FootageSource:
         return self.keep_bytes >= self._count * frame_bytes
 
     def _frame(self, idx: int, yuv: bool) -> np.ndarray:
+        self._wanted = idx
         kept = self._kept.get((idx, yuv))
         if kept is not None:
             return kept

@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 from torch import Tensor
 
+from pipeline.background import give_way
 from pipeline.captions import CaptionPage
 from pipeline.errors import InvalidInputError
 from pipeline.plan import CaptionStyle
@@ -127,6 +128,7 @@ class CaptionLayer:
                     stroke_fill=(*outline, 255),
                 )
                 x += widths[j] + space
+                give_way()
         top_min, bottom_max = int(H * sz.top), int(H * (1 - sz.bottom))
         top = int(st.y * H - img_h / 2)
         top = max(top_min, min(top, bottom_max - img_h))

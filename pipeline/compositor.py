@@ -226,6 +226,9 @@ class Compositor:
         self._fused: dict[int, _Fused | None] = {}
         self._geometries: dict[tuple[int, int], tuple[PlaneGeometry, ...]] = {}
         self._sprite_arrays: dict[tuple[int, int], tuple[tuple[np.ndarray, np.ndarray, int, int], ...]] = {}
+        # The one-pass kernels give way to other threads about every 0.1 ms (pipeline.fused.GIVE_WAY); the
+        # renderer turns this off while x264 is short of frames, when composing is what it waits for.
+        self.give_way = True
 
     def close(self) -> None:
         """Close the footage readers (and stop their decoding ahead)."""
@@ -515,6 +518,7 @@ class Compositor:
                 move,
                 f.gains[min(p, 1)],
                 None if caption is None else caption[p],
+                self.give_way,
             )
 
     def render(self, frame_indices: np.ndarray) -> Tensor:

@@ -12,18 +12,43 @@ same picture, within one code.
 from __future__ import annotations
 
 import atexit
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import numba as nb
 import numpy as np
 import torch
 import torch.nn.functional as F
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from pipeline.background import Background
 from pipeline.effects.compose import BACKDROP_BLUR, BACKDROP_DIM, BACKDROP_SCALE, cover_box, enlarge_source, small_size
 
 _F32 = np.float32
+
+
+@intrinsic
+def _sched_yield(typingctx):  # type: ignore[no-untyped-def]
+    """sched_yield() from inside a kernel, linked by symbol name so that the compiled kernel stays cacheable."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        return builder.call(fn, [])
+
+    return types.int32(), codegen
+
+
+_give_way = cast(Callable[[], int], _sched_yield)  # as kernels call it (the same object: numba sees the intrinsic)
+
+
+# Kernels hand the CPU to any thread waiting for it about every this many values (~0.1 ms) when asked to: see
+# pipeline.background.give_way, which this is from inside a kernel.
+GIVE_WAY = 1 << 17
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -110,17 +135,21 @@ def backdrop(
     cwx: np.ndarray,
     down: np.ndarray,
     wide: np.ndarray,
+    give_way: bool,
 ) -> None:
     """The blur-fill backdrop's rows, enlarged across, into `wide` (hs, W): `codes` (the part of the picture that
     covers the frame), graded, resampled small with taps (ry, wy) down (into `down`, hs x bw) and (rx, wx) across;
     zoomed/panned when `move` (scale, cx, cy) is not empty; blurred; dimmed; each row widened to the frame's
-    width by reading columns cx0 / cx0 + 1 blended by cwx. (The two big buffers are the caller's: on this VM
-    fresh memory costs more to touch than the arithmetic done in it.)"""
+    width by reading columns cx0 / cx0 + 1 blended by cwx. Gives way about every 0.1 ms when `give_way`. (The two
+    big buffers are the caller's: on this VM fresh memory costs more to touch than the arithmetic done in it.)"""
     hs, ty = wy.shape
     ws, tx = wx.shape
     bw = codes.shape[1]
     ga, gb, lo, hi = grade[0], grade[1], grade[2], grade[3]
+    every = max(1, GIVE_WAY // (ty * bw)) if give_way else hs + 1
     for i in range(hs):
+        if i % every == every - 1:
+            _give_way()
         acc = down[i]
         acc[:] = 0.0
         for t in range(ty):
@@ -141,7 +170,10 @@ def backdrop(
         small = _sample(small, sy0, swy, sx0, swx)
     small = _box_blur(small, radius)
     W = len(cx0)
+    every = max(1, GIVE_WAY // W) if give_way else hs + 1
     for i in range(hs):
+        if i % every == every - 1:
+            _give_way()
         for c in range(W):
             a = small[i, cx0[c]] * dim
             b = small[i, min(cx0[c] + 1, ws - 1)] * dim
@@ -169,6 +201,7 @@ def compose_plane(
     s_left: int,
     scale: np.float32,
     bias: np.float32,
+    give_way: bool,
 ) -> None:
     """Write one plane of a frame, W = wide.shape[1] wide, into the first W columns of `out` (H, >= W) uint8.
 
@@ -179,6 +212,7 @@ def compose_plane(
     - Times `gain` (H, W) when it is not empty (the vignette); then the premultiplied `sprite` with `alpha`
       (sh, sw) at (s_top, s_left), clipped to the frame; then code = value * scale + bias, clamped to 0..255 and
       truncated (Planes.pack's arithmetic).
+    - When `give_way`, it gives way to other threads about every 0.1 ms (see GIVE_WAY).
     """
     H, W = out.shape[0], wide.shape[1]
     fh, fw = src.shape
@@ -190,7 +224,10 @@ def compose_plane(
     c0, c1 = max(0, -s_left), min(sw, W - s_left)
     zero, full, one = np.float32(0.0), np.float32(255.0), np.float32(1.0)
     ga, gb, lo, hi = grade[0], grade[1], grade[2], grade[3]
+    every = max(1, GIVE_WAY // W) if give_way else H + 1
     for r in range(H):
+        if r % every == every - 1:
+            _give_way()
         pr = r - top
         inside = pr >= 0 and pr < fh
         if not inside or fw < W:
@@ -236,7 +273,10 @@ def sprite_planes(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     a2 = np.empty((h // 2, w // 2), np.float32)
     inv = np.float32(1.0 / 255.0)
     quarter = np.float32(0.25)
+    every = max(2, GIVE_WAY // (4 * w) * 2)
     for i in range(0, h, 2):
+        if i % every == every - 2:
+            _give_way()
         for j in range(0, w, 2):
             rs = gs = bs = as_ = np.float32(0.0)
             for di in range(2):
@@ -334,9 +374,11 @@ def render_plane(
     move: np.ndarray,
     gain: np.ndarray,
     sprite: tuple[np.ndarray, np.ndarray, int, int] | None,
+    give_way: bool = True,
 ) -> None:
     """One plane: backdrop from the picture's codes, then the picture (zoomed when `move` is (scale, cx, cy)),
-    gain, caption and quantisation, into `out`."""
+    gain, caption and quantisation, into `out`; giving way to other threads about every 0.1 ms when `give_way`
+    (see GIVE_WAY)."""
     bt, bl, bh, bw = g.box
     backdrop(
         codes[bt : bt + bh, bl : bl + bw],
@@ -349,6 +391,7 @@ def render_plane(
         *g.enlarge_cols,
         g.down,
         g.wide,
+        give_way,
     )
     fh, fw = codes.shape
     if len(move) == 3:
@@ -377,6 +420,7 @@ def render_plane(
         s_left,
         g.scale,
         g.bias,
+        give_way,
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from pipeline.audio import load_audio, mix, normalize, probe_audio
-from pipeline.background import Background
+from pipeline.background import Background, give_way
 from pipeline.compositor import Compositor
 from pipeline.errors import InvalidInputError
 from pipeline.files import atomic_path
@@ -126,6 +126,9 @@ def encode_segment(
                             break
                         idx = np.arange(b0, min(end, b0 + comp.batch))
                         frames = free.get()[: len(idx)]
+                        # With x264 well stocked, composing gives way to its threads (see give_way); short of
+                        # frames, it is what x264 waits for.
+                        comp.give_way = todo.qsize() >= QUEUED_FRAMES // 2
                         comp.render_into(idx, [frame_planes(f) for f in frames])
                         todo.put((b0, frames))
                         if progress:
@@ -202,7 +205,7 @@ def mix_audio(plan: RenderPlan) -> np.ndarray:
 
 def _audio_packets(stream: av.audio.stream.AudioStream, audio: np.ndarray, rate: int) -> list[av.Packet]:
     packets: list[av.Packet] = []
-    chunk = 1024 * 8
+    chunk = 1024  # one AAC frame (~0.4 ms to encode), then give_way(): it runs beside x264
     planar = np.ascontiguousarray(audio.T.astype(np.float32))
     for s0 in range(0, planar.shape[1], chunk):
         frame = av.AudioFrame.from_ndarray(
@@ -210,6 +213,7 @@ def _audio_packets(stream: av.audio.stream.AudioStream, audio: np.ndarray, rate:
         )
         frame.sample_rate, frame.pts, frame.time_base = rate, s0, Fraction(1, rate)
         packets.extend(stream.encode(frame))
+        give_way()
     packets.extend(stream.encode(None))
     return packets
 

@@ -4,6 +4,7 @@ take one code where float rounding falls on a half, and the torch path wherever 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,47 @@ def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
     for code in ("import pipeline.fused as f; f.preload()", "import pipeline.render"):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+_YIELDS_SCRIPT = """
+import os
+import numpy as np
+from pipeline import fused
+
+y, _, _ = fused.blur_fill_geometry(1920, 1080, 608, 1080)
+codes = np.random.default_rng(3).integers(16, 236, (608, 1080), dtype=np.uint8)
+grade = np.array([1 / 219, -16 / 219, 0.0, 1.0], np.float32)
+move = np.array([0.9, 0.05, -0.05], np.float32)
+frames = []
+for give_way in (False, True):
+    out = np.zeros((1920, 1088), np.uint8)
+    fused.render_plane(y, out, codes, grade, move, fused.EMPTY, None, give_way)  # compiled or loaded before
+    os.getpid()  # marks where the counted calls start
+    for _ in range(4):
+        fused.render_plane(y, out, codes, grade, move, fused.EMPTY, None, give_way)
+    os.getpid()
+    frames.append(out)
+assert np.array_equal(frames[0], frames[1])
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_the_kernels_give_way_every_tenth_of_a_millisecond_only_when_asked(tmp_path: Path) -> None:
+    """The renderer composes beside x264 (see fused.GIVE_WAY): asked to, a full-size plane's kernels call
+    sched_yield every ~0.1 ms of work; not asked, never. The frame is the same either way (checked inside)."""
+    trace = tmp_path / "trace"
+    subprocess.run(
+        ["strace", "-f", "-e", "trace=sched_yield,getpid", "-o", str(trace), sys.executable, "-c", _YIELDS_SCRIPT],
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    calls = [("getpid" if "getpid(" in line else "yield") for line in trace.read_text().splitlines() if "(" in line]
+    marks = [i for i, c in enumerate(calls) if c == "getpid"]
+    assert len(marks) == 4, calls[-20:]
+    without = calls[marks[0] + 1 : marks[1]].count("yield")
+    with_ = calls[marks[2] + 1 : marks[3]].count("yield")
+    assert without == 0
+    # 4 luma planes, each: 1920 rows at 121 a yield (15), the backdrop's 240 rows of its ~5 taps by its ~342
+    # columns (3) and their widening (1): 19, each ~0.1 ms of this machine's work (the plane takes ~1.6 ms).
+    assert 4 * 15 <= with_ <= 4 * 25, with_
