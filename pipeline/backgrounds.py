@@ -80,6 +80,7 @@ class FootageSource:
     """
 
     SEEK_AHEAD = 90  # frames: farther than this forward, seeking beats decoding through
+    AHEAD = 8  # frames decoded ahead of the reads when the clip is not kept (~8 MB at 1080x608)
     AHEAD_YIELDS = 4  # frames: decoding ahead of the reader by more, it gives way between frames
 
     def __init__(self, path: str, width: int, height: int, loop: bool = True, keep_bytes: int = 0) -> None:
@@ -111,37 +112,69 @@ class FootageSource:
         self._decoded: Iterator[av.VideoFrame] = iter(())
         self._next = 0  # index of the frame the decoder yields next
         self._last: tuple[int, bool, np.ndarray] | None = None
-        self._wanted = -1  # the frame last read
+        self._wanted, self._step = -1, 1  # the frame last read, and how far the reads move
+        self._moved = threading.Condition()  # the reader moved on: decoding ahead may go on
+        self._window: dict[int, None] = {}  # frames decoded ahead of the reader, oldest first (when not kept)
         self._seek(0)
 
     def close(self) -> None:
         self._closed = True
+        with self._moved:
+            self._moved.notify_all()
         with self._lock:
             self._container.close()
 
-    def prefetch(self, yuv: bool) -> bool:
-        """When the clip is kept (see keep_bytes), decode all of it on a thread of its own, ahead of the reads, and
-        say whether it does. The thread runs at its creator's priority (the renderer's composing thread is a low
-        one): decoding then overlaps composing in the time x264 leaves idle, instead of alternating with it (+3 %
-        frames/s on 2 cores). A decoding error stops it; the read of that frame raises it."""
-        if not self._keeps(yuv):
-            return False
+    def prefetch(self, yuv: bool) -> None:
+        """Decode on a thread of its own, ahead of the reads (which must then come in order, as a render's do):
+        all of the clip when it is kept (see keep_bytes), else the next AHEAD frames the reads will want (their
+        step is the last one seen). The thread runs at its creator's priority (the renderer's composing thread is a
+        low one): decoding then overlaps composing in the time x264 leaves idle, instead of alternating with it
+        (+3 % frames/s on 2 cores with a kept clip). A decoding error stops it; the read of that frame raises it."""
+        keeps = self._keeps(yuv)
 
         def run() -> None:
-            i = 0
-            while not self._closed and i < self._count:
+            i = 0  # a position in the reads' unwrapped frame count (see _frame)
+            while not self._closed and (not keeps or i < self._count):
+                if not keeps:
+                    i = self._next_ahead(i)
+                    if i < 0:
+                        return
+                idx = self._wrap(i)
                 with self._lock:
-                    if (i, yuv) not in self._kept:
+                    if (idx, yuv) not in self._kept and (keeps or i > self._wanted):
                         try:
-                            self._decode(i, yuv)
+                            self._decode(idx, yuv, store=True)
                         except (InvalidMediaError, av.FFmpegError):
                             return
-                i += 1
+                        if not keeps:
+                            self._window[i] = None
                 if i > self._wanted + self.AHEAD_YIELDS:
                     give_way()  # far enough ahead of the reader to let x264 have the CPU first
+                i += 1 if keeps else self._step
 
         threading.Thread(target=run, name="footage", daemon=True).start()
-        return True
+
+    def _next_ahead(self, i: int) -> int:
+        """The position to decode ahead next, from i: on the reads' steps, waiting while it is more than AHEAD steps
+        past the last read, back next to the reader when the reader passed it or jumped away; -1 when the clip (not
+        looping) has ended or the source is closed."""
+        with self._moved:
+            while True:
+                if self._closed or (not self.loop and i >= self._count):
+                    return -1
+                d, step = i - self._wanted, self._step
+                if d <= 0 or d > 2 * self.AHEAD * step:
+                    i = self._wanted + step
+                elif d % step:
+                    i += step - d % step  # onto the frames the reads will want
+                elif d <= self.AHEAD * step:
+                    return i
+                else:
+                    self._moved.wait(1.0)
+
+    def _wrap(self, i: int) -> int:
+        """The clip's frame at position i of the reads: round the loop, or held on the last frame."""
+        return i % self._count if self.loop else min(max(i, 0), self._count - 1)
 
     def indices(self, times: np.ndarray) -> np.ndarray:
         idx = np.floor(times * self.fps + 1e-6).astype(np.int64)
@@ -181,15 +214,27 @@ class FootageSource:
         frame_bytes = self.width * self.height * 3 // (2 if yuv else 1)  # yuv420p or rgb24
         return self.keep_bytes >= self._count * frame_bytes
 
-    def _frame(self, idx: int, yuv: bool) -> np.ndarray:
-        self._wanted = idx
+    def _frame(self, at: int, yuv: bool) -> np.ndarray:
+        """The frame at position `at` of the reads (frame count from the clip's start, not wrapped)."""
+        with self._moved:
+            if 0 < at - self._wanted <= self.AHEAD:
+                self._step = at - self._wanted
+            self._wanted = at
+            self._moved.notify()
+        idx = self._wrap(at)
         kept = self._kept.get((idx, yuv))
-        if kept is not None:
-            return kept
-        with self._lock:
-            return self._decode(idx, yuv)
+        if kept is None:
+            with self._lock:
+                kept = self._decode(idx, yuv)
+        for i in list(self._window):  # frames decoded ahead that the reads have passed or will not read
+            d = i - at
+            if d < 0 or d % self._step:
+                del self._window[i]
+                if self._wrap(i) != idx:
+                    self._kept.pop((self._wrap(i), yuv), None)
+        return kept
 
-    def _decode(self, idx: int, yuv: bool) -> np.ndarray:
+    def _decode(self, idx: int, yuv: bool, store: bool = False) -> np.ndarray:
         kept = self._kept.get((idx, yuv))
         if kept is not None:
             return kept
@@ -216,7 +261,7 @@ class FootageSource:
             keep = self._keeps(yuv)
             if i >= idx or keep:  # frames passed over are converted only when they are kept
                 image = self._convert(frame, yuv)
-                if keep:
+                if keep or (store and i == idx):
                     self._kept[(i, yuv)] = image
                 if i >= idx:
                     self._last = (i, yuv, image)
@@ -224,7 +269,8 @@ class FootageSource:
 
     def _batch(self, times: np.ndarray, yuv: bool) -> np.ndarray:
         try:
-            frames = [self._frame(int(i), yuv) for i in self.indices(times)]
+            at = np.floor(times * self.fps + 1e-6).astype(np.int64)
+            frames = [self._frame(int(i), yuv) for i in (at if self.loop else np.maximum(at, 0))]
             return frames[0][None] if len(frames) == 1 else np.stack(frames)  # one frame: a view, no copy
         except av.FFmpegError as e:
             raise InvalidMediaError(self.path, f"decode failed ({e.strerror or type(e).__name__})") from None

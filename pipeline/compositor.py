@@ -258,8 +258,8 @@ class Compositor:
                 loops = layer.loop and shown > info.duration - layer.source_in
                 keep = LOOPED_FOOTAGE_BYTES if loops else 0
                 src = FootageSource(layer.path, _even(w), _even(h), loop=layer.loop, keep_bytes=keep)
-                if loops:  # read as planes by the blur-fill of BT.709 footage, else as RGB
-                    src.prefetch(yuv=src.bt709 and layer.fit == "blur_fill")
+                # Read as planes by the blur-fill of BT.709 footage, else as RGB; in order, as a render reads.
+                src.prefetch(yuv=src.bt709 and layer.fit == "blur_fill")
                 self._sources[i] = src
         return self._sources[i]
 

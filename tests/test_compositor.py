@@ -146,7 +146,7 @@ def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, monkeypatch:
     monkeypatch.setattr(FootageSource, "_convert", counted)
     cpu = torch.device("cpu")
     src = FootageSource(str(clip), 96, 56, keep_bytes=1 << 30)
-    assert src.prefetch(yuv=True)
+    src.prefetch(yuv=True)
     deadline = time.monotonic() + 20.0
     while len(src._kept) < 30 and time.monotonic() < deadline:  # nothing read yet
         time.sleep(0.01)
@@ -156,7 +156,49 @@ def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, monkeypatch:
     assert len(converted) == 30  # the reads decode nothing
     fresh = FootageSource(str(clip), 96, 56)
     assert np.array_equal(read, np.concatenate([fresh.planes(times[k : k + 1], cpu)[0].numpy() for k in range(45)]))
-    assert not FootageSource(str(clip), 96, 56, keep_bytes=1000).prefetch(yuv=True)  # does not fit: no thread
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_a_clip_not_kept_is_decoded_a_few_frames_ahead_of_the_reads(
+    clip: Path, monkeypatch: pytest.MonkeyPatch, step: int
+) -> None:
+    """Footage too long to keep is decoded on its own thread too, AHEAD frames past the last read in steps of the
+    reads (a 15 fps reel over 30 fps footage reads every other frame), and the frames passed are let go; the frames
+    read are the same, round the loop too."""
+    converted: list[str] = []
+    real = FootageSource._convert
+
+    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
+        converted.append(threading.current_thread().name)
+        return real(self, frame, yuv)
+
+    monkeypatch.setattr(FootageSource, "_convert", counted)
+    cpu = torch.device("cpu")
+    src = FootageSource(str(clip), 96, 56)
+    src.prefetch(yuv=True)
+    times = np.arange(0, 75, step) / 30.0 + 1e-4  # past the end of the 1 s clip: it loops
+    read = [src.planes(times[:1], cpu)[0].numpy()]
+    src.planes(times[1:2], cpu)  # the reads' step is known from here
+    read.append(src.planes(times[1:2], cpu)[0].numpy())
+    ahead = [(1 + k) * step % 30 for k in range(1, FootageSource.AHEAD + 1)]
+    deadline = time.monotonic() + 20.0
+    while len(src._kept) < FootageSource.AHEAD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # time to go too far, if it would
+    # The frame just read (it may be read again) and the next AHEAD frames the reads want, no more.
+    assert sorted(i for i, _ in src._kept) == sorted([step, *ahead])
+    readers = len(converted) - converted.count("footage")
+    for k in range(2, len(times)):
+        i = int(src.indices(times[k : k + 1])[0])
+        while (i, True) not in src._kept and time.monotonic() < deadline:  # composing takes longer than decoding
+            time.sleep(0.001)
+        read.append(src.planes(times[k : k + 1], cpu)[0].numpy())
+        assert len(src._kept) <= FootageSource.AHEAD + 1  # the frames passed are let go
+    src.close()
+    assert len(converted) - converted.count("footage") == readers  # every later frame came decoded ahead
+    fresh = FootageSource(str(clip), 96, 56)
+    want = [fresh.planes(times[k : k + 1], cpu)[0].numpy() for k in range(len(times))]
+    assert all(np.array_equal(a, b) for a, b in zip(read, want, strict=True))
 
 
 def test_the_compositor_keeps_footage_only_when_it_loops_within_its_frames(clip: Path, tmp_path: Path) -> None:
