@@ -109,15 +109,21 @@ def test_footage_reader_loops_at_the_real_end_when_the_header_over_counts(clip: 
     assert src._count == 30
 
 
-def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    converted: list[int] = []
+@pytest.fixture
+def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that converted (scaled) decoded frames, one entry a frame."""
+    names: list[str] = []
     real = FootageSource._convert
 
     def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
-        converted.append(1)
+        names.append(threading.current_thread().name)
         return real(self, frame, yuv)
 
     monkeypatch.setattr(FootageSource, "_convert", counted)
+    return names
+
+
+def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, converted: list[str]) -> None:
     cpu = torch.device("cpu")
     times = np.arange(75) / 30.0 + 1e-4  # 2.5 loops of the 1 s clip
     frame_bytes = 96 * 56 * 3 // 2
@@ -135,15 +141,7 @@ def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, monkeypatch: py
     assert len(converted) == 40 and not short._kept
 
 
-def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    converted: list[str] = []
-    real = FootageSource._convert
-
-    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
-        converted.append(threading.current_thread().name)
-        return real(self, frame, yuv)
-
-    monkeypatch.setattr(FootageSource, "_convert", counted)
+def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, converted: list[str]) -> None:
     cpu = torch.device("cpu")
     src = FootageSource(str(clip), 96, 56, keep_bytes=1 << 30)
     src.prefetch(yuv=True)
@@ -160,19 +158,11 @@ def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, monkeypatch:
 
 @pytest.mark.parametrize("step", [1, 2])
 def test_a_clip_not_kept_is_decoded_a_few_frames_ahead_of_the_reads(
-    clip: Path, monkeypatch: pytest.MonkeyPatch, step: int
+    clip: Path, converted: list[str], step: int
 ) -> None:
     """Footage too long to keep is decoded on its own thread too, AHEAD frames past the last read in steps of the
     reads (a 15 fps reel over 30 fps footage reads every other frame), and the frames passed are let go; the frames
     read are the same, round the loop too."""
-    converted: list[str] = []
-    real = FootageSource._convert
-
-    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
-        converted.append(threading.current_thread().name)
-        return real(self, frame, yuv)
-
-    monkeypatch.setattr(FootageSource, "_convert", counted)
     cpu = torch.device("cpu")
     src = FootageSource(str(clip), 96, 56)
     src.prefetch(yuv=True)
