@@ -136,41 +136,43 @@ class FootageSource:
             i = 0  # a position in the reads' unwrapped frame count (see _frame)
             while not self._closed and (not keeps or i < self._count):
                 if not keeps:
-                    i = self._next_ahead(i)
+                    i = self._next_ahead(yuv)
                     if i < 0:
                         return
                 idx = self._wrap(i)
                 with self._lock:
                     if (idx, yuv) not in self._kept and (keeps or i > self._wanted):
                         try:
-                            self._decode(idx, yuv, store=True)
+                            image = self._decode(idx, yuv)
                         except (InvalidMediaError, av.FFmpegError):
                             return
-                        if not keeps:
+                        d = i - self._wanted
+                        if not keeps and d > 0 and d % self._step == 0:  # still wanted: the reads move meanwhile
+                            self._kept[(idx, yuv)] = image
                             self._window[i] = None
                 if i > self._wanted + self.AHEAD_YIELDS:
                     give_way()  # far enough ahead of the reader to let x264 have the CPU first
-                i += 1 if keeps else self._step
+                i += 1
 
         threading.Thread(target=run, name="footage", daemon=True).start()
 
-    def _next_ahead(self, i: int) -> int:
-        """The position to decode ahead next, from i: on the reads' steps, waiting while it is more than AHEAD steps
-        past the last read, back next to the reader when the reader passed it or jumped away; -1 when the clip (not
-        looping) has ended or the source is closed."""
+    def _next_ahead(self, yuv: bool) -> int:
+        """The first of the next AHEAD positions the reads will want (the last one read plus its steps) that is not
+        decoded yet, waiting for the reads to move on while there is none; -1 when the clip (not looping) has no
+        frame left ahead of the reads, or the source is closed."""
         with self._moved:
-            while True:
-                if self._closed or (not self.loop and i >= self._count):
+            while not self._closed:
+                at, step = self._wanted, self._step
+                if not self.loop and at + step >= self._count:
                     return -1
-                d, step = i - self._wanted, self._step
-                if d <= 0 or d > 2 * self.AHEAD * step:
-                    i = self._wanted + step
-                elif d % step:
-                    i += step - d % step  # onto the frames the reads will want
-                elif d <= self.AHEAD * step:
+                for k in range(1, self.AHEAD + 1):
+                    i = at + k * step
+                    if (not self.loop and i >= self._count) or (self._wrap(i), yuv) not in self._kept:
+                        break
+                if (self.loop or i < self._count) and (self._wrap(i), yuv) not in self._kept:
                     return i
-                else:
-                    self._moved.wait(1.0)
+                self._moved.wait(1.0)
+            return -1
 
     def _wrap(self, i: int) -> int:
         """The clip's frame at position i of the reads: round the loop, or held on the last frame."""
@@ -234,7 +236,7 @@ class FootageSource:
                     self._kept.pop((self._wrap(i), yuv), None)
         return kept
 
-    def _decode(self, idx: int, yuv: bool, store: bool = False) -> np.ndarray:
+    def _decode(self, idx: int, yuv: bool) -> np.ndarray:
         kept = self._kept.get((idx, yuv))
         if kept is not None:
             return kept
@@ -261,7 +263,7 @@ class FootageSource:
             keep = self._keeps(yuv)
             if i >= idx or keep:  # frames passed over are converted only when they are kept
                 image = self._convert(frame, yuv)
-                if keep or (store and i == idx):
+                if keep:
                     self._kept[(i, yuv)] = image
                 if i >= idx:
                     self._last = (i, yuv, image)
