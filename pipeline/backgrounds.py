@@ -141,13 +141,14 @@ class FootageSource:
                         return
                 idx = self._wrap(i)
                 with self._lock:
-                    if (idx, yuv) not in self._kept and (keeps or i > self._wanted):
+                    if (idx, yuv) not in self._kept and (keeps or i >= self._wanted):
                         try:
                             image = self._decode(idx, yuv)
                         except (InvalidMediaError, av.FFmpegError):
                             return
                         d = i - self._wanted
-                        if not keeps and d > 0 and d % self._step == 0:  # still wanted: the reads move meanwhile
+                        # Still wanted (the reads move meanwhile; at d == 0 the reader waits for this very frame).
+                        if not keeps and d >= 0 and d % self._step == 0:
                             self._kept[(idx, yuv)] = image
                             self._window[i] = None
                 if i > self._wanted + self.AHEAD_YIELDS:
