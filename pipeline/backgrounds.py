@@ -115,6 +115,7 @@ class FootageSource:
         self._wanted, self._step = -1, 1  # the frame last read, and how far the reads move
         self._moved = threading.Condition()  # the reader moved on: decoding ahead may go on
         self._window: dict[int, None] = {}  # frames decoded ahead of the reader, oldest first (when not kept)
+        self._reads_kept = False
         self._seek(0)
 
     def close(self) -> None:
@@ -131,6 +132,7 @@ class FootageSource:
         low one): decoding then overlaps composing in the time x264 leaves idle, instead of alternating with it
         (+3 % frames/s on 2 cores with a kept clip). A decoding error stops it; the read of that frame raises it."""
         keeps = self._keeps(yuv)
+        self._reads_kept = not keeps  # a window: the reads' own decodes go in it too (see _frame)
 
         def run() -> None:
             i = 0  # a position in the reads' unwrapped frame count (see _frame)
@@ -141,6 +143,8 @@ class FootageSource:
                         return
                 idx = self._wrap(i)
                 with self._lock:
+                    if self._closed:  # close() may have closed the container while this waited for it
+                        return
                     if (idx, yuv) not in self._kept and (keeps or i >= self._wanted):
                         try:
                             image = self._decode(idx, yuv)
@@ -166,8 +170,10 @@ class FootageSource:
                 at, step = self._wanted, self._step
                 if not self.loop and at + step >= self._count:
                     return -1
-                for k in range(1, self.AHEAD + 1):
+                for k in range(self.AHEAD + 1):  # from the frame being read: the reader may be waiting for it
                     i = at + k * step
+                    if i < 0:
+                        continue
                     if (not self.loop and i >= self._count) or (self._wrap(i), yuv) not in self._kept:
                         break
                 if (self.loop or i < self._count) and (self._wrap(i), yuv) not in self._kept:
@@ -229,6 +235,9 @@ class FootageSource:
         if kept is None:
             with self._lock:
                 kept = self._decode(idx, yuv)
+                if self._reads_kept:  # so that decoding ahead does not decode it again
+                    self._kept[(idx, yuv)] = kept
+                    self._window[at] = None
         for i in list(self._window):  # frames decoded ahead that the reads have passed or will not read
             d = i - at
             if d < 0 or d % self._step:
