@@ -64,8 +64,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the reel whose frames x264 encodes")
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    if args.rounds < 1 or args.seconds <= 0:
-        ap.error("--rounds must be at least 1 and --seconds positive")
+    if args.rounds < 1:
+        ap.error(f"--rounds must be at least 1, not {args.rounds}")
+    if not args.seconds > 0:
+        ap.error(f"--seconds must be positive, not {args.seconds:g}")
     _arithmetic(1000)
     t = time.perf_counter()
     _arithmetic(2_000_000)

@@ -114,7 +114,7 @@ class FootageSource:
         self._last: tuple[int, bool, np.ndarray] | None = None
         self._wanted, self._step = -1, 1  # the frame last read, and how far the reads move
         self._moved = threading.Condition()  # the reader moved on: decoding ahead may go on
-        self._window: dict[int, None] = {}  # frames decoded ahead of the reader, oldest first (when not kept)
+        self._window: dict[int, None] = {}  # positions decoded ahead of the reads (when the clip is not kept)
         self._reads_kept = False
         self._seek(0)
 
@@ -185,9 +185,13 @@ class FootageSource:
         """The clip's frame at position i of the reads: round the loop, or held on the last frame."""
         return i % self._count if self.loop else min(max(i, 0), self._count - 1)
 
+    def positions(self, times: np.ndarray) -> np.ndarray:
+        """Where times are in the reads: frame counts from the clip's start, not wrapped (see _wrap)."""
+        return np.floor(times * self.fps + 1e-6).astype(np.int64)
+
     def indices(self, times: np.ndarray) -> np.ndarray:
-        idx = np.floor(times * self.fps + 1e-6).astype(np.int64)
-        return idx % self._count if self.loop else np.clip(idx, 0, self._count - 1)
+        """The clip's frames shown at times."""
+        return np.array([self._wrap(int(p)) for p in self.positions(times)], np.int64)
 
     def _seek(self, idx: int) -> None:
         tb = self._stream.time_base
@@ -281,8 +285,7 @@ class FootageSource:
 
     def _batch(self, times: np.ndarray, yuv: bool) -> np.ndarray:
         try:
-            at = np.floor(times * self.fps + 1e-6).astype(np.int64)
-            frames = [self._frame(int(i), yuv) for i in (at if self.loop else np.maximum(at, 0))]
+            frames = [self._frame(int(p), yuv) for p in self.positions(times)]
             return frames[0][None] if len(frames) == 1 else np.stack(frames)  # one frame: a view, no copy
         except av.FFmpegError as e:
             raise InvalidMediaError(self.path, f"decode failed ({e.strerror or type(e).__name__})") from None
