@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,19 +31,30 @@ class GpuRenderer:
         self.device = device
         torch.zeros(1, device=device)  # the CUDA context costs seconds: pay it once, here
         self.rendered = 0
+        self._cancels: dict[str, threading.Event] = {}
 
     def ping(self) -> dict[str, Any]:
         name = torch.cuda.get_device_name(self.device) if self.device.startswith("cuda") else "cpu"
-        return {"device": self.device, "name": name, "rendered": self.rendered}
+        return {"device": self.device, "name": name, "rendered": self.rendered, "rendering": len(self._cancels)}
 
-    def render(self, plan: RenderPlan, out: str, segments: int) -> Iterator[tuple[float, str]]:
+    def cancel(self, render_id: str) -> bool:
+        """Stop the render `render_id` (its caller was cancelled): a sync actor method is never interrupted by
+        ray.cancel, so the caller asks for it on this method, which runs beside it (max_concurrency)."""
+        event = self._cancels.get(render_id)
+        if event is not None:
+            event.set()
+        return event is not None
+
+    def render(self, plan: RenderPlan, out: str, segments: int, render_id: str = "") -> Iterator[tuple[float, str]]:
         """Yields (fraction, status) while the render runs in a thread; the last item is (1.0, "done")."""
         events: queue.Queue[tuple[float, str]] = queue.Queue()
         failed: list[BaseException] = []
+        stop = self._cancels.setdefault(render_id or uuid.uuid4().hex, threading.Event())
 
         def work() -> None:
             try:
-                render(plan, out, self.device, segments, lambda f, s: events.put((f, s)), parallel=True)
+                report = lambda f, s: events.put((f, s))  # noqa: E731
+                render(plan, out, self.device, segments, report, parallel=True, cancel=stop)
             except BaseException as e:
                 failed.append(e)
 
@@ -58,6 +70,7 @@ class GpuRenderer:
                 last = time.monotonic()
                 yield fraction, status
         thread.join()
+        self._cancels.pop(render_id, None)
         if failed:
             raise failed[0]
         self.rendered += 1
@@ -79,6 +92,11 @@ def render_on_pool(
     on_gpu = device.startswith("cuda")
     index = hash(key) % max(1, gpus) if on_gpu else 0
     actor = renderer(index, device, 1.0 if on_gpu else 0.0)
-    for ref in actor.render.options(num_returns="streaming").remote(plan, out, segments):
-        fraction, status = ray.get(ref)
-        progress(fraction, status)
+    render_id = uuid.uuid4().hex
+    try:
+        for ref in actor.render.options(num_returns="streaming").remote(plan, out, segments, render_id):
+            fraction, status = ray.get(ref)
+            progress(fraction, status)
+    except BaseException:
+        actor.cancel.remote(render_id)  # cancelled or failed here: the actor's render must not go on alone
+        raise

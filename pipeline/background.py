@@ -24,6 +24,16 @@ def give_way() -> None:
         os.sched_yield()
 
 
+WAIT_SLICE_S = 0.05
+
+
+def wait_until(done: Callable[[], bool], slice_s: float = WAIT_SLICE_S) -> None:
+    """Block until `done()` in slices, so an interrupt (a cancel, a time limit) is seen within `slice_s`."""
+    ready = threading.Event()
+    while not done():
+        ready.wait(slice_s)
+
+
 class Background(threading.Thread, Generic[T]):
     """Runs `fn` on a thread of its own at a lower CPU priority, for work with slack: x264, the critical path, uses
     ~1.67 of 2 cores by itself; composing (ahead of it by a queue) and the audio (needed only at the end) run
@@ -35,7 +45,9 @@ class Background(threading.Thread, Generic[T]):
     the first loop of the footage (x264 waited 1.5-1.7 s for frames instead of 1.8-2.2 s, -0.5 s a 30 s reel).
 
     `result()` waits and returns `fn`'s value or raises its error; interrupted while waiting (a cancelled Ray
-    task), it sets `stop`, which `fn` watches, and re-raises."""
+    task), it sets `stop`, which `fn` watches, and re-raises. It waits in short slices: Ray cancels a task with
+    `_thread.interrupt_main()`, which the main thread only notices between bytecodes, never inside a blocking
+    `join()`."""
 
     def __init__(self, fn: Callable[[], T], name: str, stop: threading.Event | None = None, idle: bool = False) -> None:
         super().__init__(name=name, daemon=True)
@@ -57,10 +69,14 @@ class Background(threading.Thread, Generic[T]):
 
     def result(self) -> T:
         try:
-            self.join()
+            wait_until(lambda: not self.is_alive())
         except BaseException:
             self._stop_event.set()
             raise
         if self._error:
             raise self._error[0]
         return self._value[0]
+
+    def finish(self) -> None:
+        """Wait for `fn` to end (in slices, like result()) without its value or error."""
+        wait_until(lambda: not self.is_alive())

@@ -3,6 +3,7 @@ segments at once; progress streams back; the output matches a plain render."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,14 @@ import pytest
 import ray
 
 from actors.dispatcher import NAMESPACE
-from actors.gpu_pool import POOL_PREFIX, render_on_pool
+from actors.gpu_pool import POOL_PREFIX, render_on_pool, renderer
 from pipeline.captions import WordTiming
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
 from pipeline.render import render
 from tests.conftest import requires_espeak
 from tests.media import ffprobe, frames_rgb, make_tone, stream
+from tests.services import wait_for
 
 WORDS = [WordTiming(w, 0.1 + i * 0.4, 0.45 + i * 0.4) for i, w in enumerate(["one", "two", "three", "four"])]
 
@@ -76,3 +78,32 @@ def test_ultra_quality_stage_renders_through_the_pool(ray_local: None, tmp_path:
     assert (v["width"], v["height"]) == (180, 320) and Path(result["srt"]).exists()
     assert seen == sorted(seen) and any(0.1 < f < 0.95 for f in seen)  # the pool's progress came through
     assert ray.get(ray.get_actor(f"{POOL_PREFIX}cpu-0", namespace=NAMESPACE).ping.remote())["rendered"] >= 1
+
+
+def test_a_cancelled_caller_stops_the_pool_render_within_two_seconds(
+    ray_local: None, tmp_path: Path, landscape_clip: Path
+) -> None:
+    """The stage is a Ray task that ray.cancel interrupts; the actor's render, a sync method, must be told."""
+    narration = make_tone(tmp_path / "n.wav", seconds=20.0)
+    words = [WordTiming(f"w{i}", 0.1 + i * 0.5, 0.5 + i * 0.5) for i in range(39)]
+    plan = build_plan(get_preset("4k").at_size(540, 960), narration, words, 20.0, str(landscape_clip))
+    marks = tmp_path / "progress"
+
+    @ray.remote(num_cpus=0)
+    def stage(out: str) -> None:
+        def report(f: float, s: str) -> None:
+            marks.write_text(f"{f}")
+
+        render_on_pool(plan, out, 2, report, device="cpu")
+
+    actor = renderer(0, "cpu", 0.0)  # the one render_on_pool picks on CPU
+    out = tmp_path / "cancelled.mp4"
+    ref = stage.remote(str(out))
+    wait_for(lambda: marks.exists() and float(marks.read_text() or 0) > 0.1, timeout=60)
+    t0 = time.monotonic()
+    ray.cancel(ref)
+    wait_for(lambda: ray.get(actor.ping.remote())["rendering"] == 0, timeout=10)
+    assert time.monotonic() - t0 < 2.0
+    assert float(marks.read_text()) < 0.9 and not out.exists()
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(ref)
