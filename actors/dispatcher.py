@@ -34,6 +34,7 @@ from pipeline.errors import MissingToolError, ProviderError
 
 log = logging.getLogger("reels.dispatcher")
 NAME, NAMESPACE = "reels-dispatcher", "reels"
+STOP_GRACE_S = 3.0  # a stage asked to stop stops within a second; one that has not after this is killed
 _run = ray.remote(run_attempt)
 
 
@@ -48,6 +49,18 @@ class Attempt:
     cancelled: bool = False
     soft_sent: bool = False
     hard_sent: bool = False
+    past_hard_limit: bool = False
+    stop_sent: float | None = None  # asked to stop (cancel, soft limit) then; killed if still running STOP_GRACE_S on
+
+    def stop(self) -> None:
+        """KeyboardInterrupt inside the task: its cleanup runs."""
+        if self.stop_sent is None:
+            self.stop_sent = time.monotonic()
+            ray.cancel(self.ref)
+
+    def kill(self, past_hard_limit: bool) -> None:
+        self.hard_sent, self.past_hard_limit = True, past_hard_limit
+        ray.cancel(self.ref, force=True)  # kills the worker process
 
 
 def _rss_mb() -> float:
@@ -112,7 +125,7 @@ class Dispatcher:
         attempt = self.attempts.get(job_id)
         if attempt is not None and not attempt.cancelled:
             attempt.cancelled = True
-            ray.cancel(attempt.ref)
+            attempt.stop()
         if outcome == "REVOKED":
             self._publish(job_id)
         return outcome
@@ -215,15 +228,18 @@ class Dispatcher:
         now = time.monotonic()
         for a in list(self.attempts.values()):
             elapsed = now - a.started
-            if elapsed > a.spec.hard_limit_s and not a.hard_sent:
-                a.hard_sent = True
-                ray.cancel(a.ref, force=True)  # kills the worker process
+            if a.hard_sent:
+                continue
+            if elapsed > a.spec.hard_limit_s:
+                a.kill(past_hard_limit=True)
+            elif a.stop_sent is not None and now - a.stop_sent > STOP_GRACE_S:
+                a.kill(past_hard_limit=False)
             elif elapsed > a.spec.soft_limit_s and not a.soft_sent:
                 a.soft_sent = True
-                ray.cancel(a.ref)  # KeyboardInterrupt inside the task: its cleanup runs
+                a.stop()
             elif not a.cancelled and self._cancel_requested(a.job_id):
                 a.cancelled = True
-                ray.cancel(a.ref)
+                a.stop()
 
     def _cancel_requested(self, job_id: str) -> bool:
         return self.store.r.hget(self.store.key(job_id), "cancel_requested") == "1"
@@ -272,15 +288,16 @@ class Dispatcher:
         job = self.store.get(a.job_id)
         if job is None:
             return
-        if a.cancelled and not (a.soft_sent or a.hard_sent):
+        if a.cancelled:  # whatever else happened to the attempt (a time limit, the kill after it), never retried
             self.store.finish(a.job_id, a.token, State.REVOKED, {"status": "cancelled"}, stat="revoked")
             self.metrics.job_finished(job.task_type, a.queue, State.REVOKED)
             self._publish(a.job_id)
             return
-        if a.hard_sent:
+        if a.past_hard_limit:
             message = f"hard time limit of {a.spec.hard_limit_s:g} s exceeded: the worker was killed"
         elif a.soft_sent:
-            message = f"soft time limit of {a.spec.soft_limit_s:g} s exceeded: the task was stopped"
+            how = f"did not stop within {STOP_GRACE_S:g} s and its worker was killed" if a.hard_sent else "was stopped"
+            message = f"soft time limit of {a.spec.soft_limit_s:g} s exceeded: the task {how}"
         else:
             message = f"{type(cause).__name__}: {cause}"
         fields = {"error": message, "error_type": type(cause).__name__, "traceback": tb[-20_000:]}

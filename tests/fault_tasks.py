@@ -110,3 +110,8 @@ def where_task(p: Probe, ctx: StageContext) -> dict[str, Any]:
 
 
 register(TaskSpec("t_gpu_where", "gpu", Probe, where_task, max_retries=0, num_gpus=1.0))
+register(
+    TaskSpec(
+        "t_stuck_retry", "content", Probe, stuck_task, max_retries=3, backoff_s=10, soft_limit_s=30, hard_limit_s=60
+    )
+)
