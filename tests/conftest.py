@@ -122,13 +122,16 @@ def system(ray_local: None, redis_server: Any, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture
 def client(system: dict[str, Any], redis_url: str) -> Iterator[Any]:
-    """A fresh database per test; caps back to defaults afterwards."""
+    """A fresh database per test, with the default caps (a test before may have changed them through Redis, which
+    the flush does not undo in the Dispatcher's memory); caps back to defaults afterwards too."""
     import ray
 
     from actors.client import JobClient
     from actors.queues import DEFAULT_SLOTS
 
-    yield JobClient(redis_url, MODULES)
     d = system["dispatcher"]
+    for q, n in DEFAULT_SLOTS.items():
+        ray.get(d.set_cap.remote(q, n))
+    yield JobClient(redis_url, MODULES)
     for q, n in DEFAULT_SLOTS.items():
         ray.get(d.set_cap.remote(q, n))

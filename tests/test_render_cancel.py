@@ -34,8 +34,9 @@ def long_plan(tmp_path_factory: pytest.TempPathFactory, landscape_clip: Path, mu
     return build_plan(preset, narration, WORDS, SECONDS, str(landscape_clip), str(music_wav), "cancel me")
 
 
-def _render_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(RENDER_THREADS)]
+def _render_threads(before: set[threading.Thread]) -> list[str]:
+    """Render threads started since `before` (other tests may leave a footage reader open, and its thread)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith(RENDER_THREADS) and t not in before]
 
 
 class Interrupter:
@@ -62,6 +63,7 @@ def test_an_interrupted_render_stops_within_two_seconds_and_leaves_no_file(
 ) -> None:
     seen: list[float] = []
     out = tmp_path / "reel.mp4"
+    before = set(threading.enumerate())
     interrupter = Interrupter(lambda: bool(seen) and seen[-1] > 0.15)
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -73,11 +75,12 @@ def test_an_interrupted_render_stops_within_two_seconds_and_leaves_no_file(
     assert stopped_at - interrupter.fired_at < STOPS_WITHIN_S
     assert max(seen) < 0.9  # it did not run on to the end first
     assert list(tmp_path.iterdir()) == []  # no output, no temp file
-    wait_for(lambda: not _render_threads(), timeout=STOPS_WITHIN_S)
+    wait_for(lambda: not _render_threads(before), timeout=STOPS_WITHIN_S)
 
 
 def test_the_cancel_event_stops_a_render_while_it_joins_segments(long_plan: RenderPlan, tmp_path: Path) -> None:
     cancel = threading.Event()
+    before = set(threading.enumerate())
 
     def progress(f: float, status: str) -> None:
         if status == "joining":
@@ -86,7 +89,7 @@ def test_the_cancel_event_stops_a_render_while_it_joins_segments(long_plan: Rend
     with pytest.raises(RenderCancelled):
         render(long_plan, tmp_path / "reel.mp4", segments=2, progress=progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
-    wait_for(lambda: not _render_threads(), timeout=STOPS_WITHIN_S)
+    wait_for(lambda: not _render_threads(before), timeout=STOPS_WITHIN_S)
 
 
 def test_the_cancel_event_stops_the_audio_mid_way(long_plan: RenderPlan, tmp_path: Path) -> None:
