@@ -16,7 +16,8 @@ COPY serve_app ./serve_app
 RUN REELS_VENV=/opt/reels REELS_SYSTEM_SITE=1 REELS_EXTRAS= bash scripts/install.sh \
     && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 ENV PATH=/opt/reels/bin:$PATH \
-    RAY_USAGE_STATS_ENABLED=0
+    RAY_USAGE_STATS_ENABLED=0 \
+    RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=cluster.proxy_rules.middlewares
 USER ray
 ENTRYPOINT ["reels"]
 CMD ["--help"]

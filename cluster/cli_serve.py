@@ -17,8 +17,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         raise InvalidInputError("--port", f"{port} is not a TCP port (1–65535)")
     from ray import serve
 
+    from cluster import proxy_rules
     from serve_app.deployment import APP_NAME, AppArgs, build_app
 
+    proxy_rules.install()
     with job_system(settings, args.address) as (url, _):
         serve.start(http_options={"host": host, "port": port})
         data_dir = str(settings.data_dir.resolve())

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(1_048_576, ge=1024)
     api_link_secret: SecretStr | None = None  # signs download links; unset: generated once, kept in Redis
     api_max_replicas: int = Field(2, ge=1)
+    api_body_timeout_s: float = Field(10.0, gt=0, le=600)  # enforced in Serve's HTTP proxy: cluster/proxy_rules.py
+    api_max_streams: int = Field(160, ge=1, le=200)  # per replica: below its 256 ongoing requests, so short ones pass
+    api_max_streams_per_user: int = Field(8, ge=1)
+    api_ws_auth_timeout_s: float = Field(3.0, gt=0, le=60)
     local_redis_port: int = Field(6399, ge=1, le=65535)  # the redis-server started when REELS_REDIS_URL is unset
 
     coqui_model_path: Path | None = None
@@ -76,6 +80,9 @@ class Settings(BaseSettings):
             submit_per_minute=self.api_submit_per_minute,
             max_body_bytes=self.api_max_body_bytes,
             link_secret=self.api_link_secret.get_secret_value() if self.api_link_secret else None,
+            max_streams=self.api_max_streams,
+            max_streams_per_user=self.api_max_streams_per_user,
+            ws_auth_timeout_s=self.api_ws_auth_timeout_s,
         )
 
     def slots(self) -> dict[str, int]:

@@ -17,5 +17,8 @@ class ApiConfig:
     link_secret: str | None = None  # unset: generated once and kept in Redis
     link_ttl_s: int = 3600
     task_modules: tuple[str, ...] = ()  # extra task types (tests)
-    ws_auth_timeout_s: float = 10.0
+    ws_auth_timeout_s: float = 3.0  # a WebSocket that has not sent its token by then is closed
     keepalive_s: float = 15.0
+    max_streams: int = 160  # live WebSocket + SSE streams per replica (its max_ongoing_requests is 256)
+    max_streams_per_user: int = 8
+    auth_recheck_s: float = 5.0  # how often a live stream checks that its token still works

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -13,63 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from pipeline.errors import InvalidInputError
+from serve_app.api.bodies import BodyRules
 from serve_app.api.routes import admin, catalog, console, files, health, live, projects, tasks
 from serve_app.api.services import NotFound, RateLimited, ReelsService
+from serve_app.api.streams import StreamGate
 from serve_app.config import ApiConfig
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Scaler = Callable[[dict[str, int]], str]
 log = logging.getLogger("reels.api")
-
-
-class BodyRules:
-    """Refuse bodies over the limit with 413 (declared or streamed), and read a body sent without a JSON content
-    type as JSON: the seed's load test posts JSON with curl's default form content type."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._too_large(send)
-        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype in (b"", b"application/x-www-form-urlencoded", b"text/plain"):
-            rest = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            scope = {**scope, "headers": [*rest, (b"content-type", b"application/json")]}
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._too_large(send)
-
-    async def _too_large(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
-        await response({"type": "http"}, _no_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def _validation_detail(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,5 +77,7 @@ def create_app(config: ApiConfig, scaler: Scaler | None = None) -> FastAPI:
         detail = f"the job store (Redis) is unavailable ({type(exc).__name__}); retry shortly"
         return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
+    app.state.streams = StreamGate(config.max_streams, config.max_streams_per_user)
+    # The arrival deadline is the proxy's (cluster/proxy_rules.py): bodies reach a replica whole.
     app.add_middleware(BodyRules, max_bytes=config.max_body_bytes)
     return app
