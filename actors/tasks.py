@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from actors.registry import StageContext, TaskSpec, register
+from pipeline import limits
 from pipeline.captions import WordTiming
 from pipeline.content import analyze, hashtags_for, hook_variations
 from pipeline.planner import build_plan, check_script_length
@@ -22,16 +23,24 @@ from pipeline.speech.base import write_wav
 Platform = Literal["tiktok", "reels", "shorts", "4k"]
 
 
+def _size(text: str) -> str:
+    parse_size(text)  # within pipeline.limits, else InvalidInputError (a ValueError: pydantic names the field)
+    return text
+
+
+Size = Annotated[str, AfterValidator(_size)]
+
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ContentParams(Params):
-    topic: str = Field(min_length=1, max_length=300)
+    topic: str = Field(min_length=1, max_length=limits.TOPIC_CHARS)
     target_audience: str = Field("curious viewers", max_length=100)
     tone: str = Field("energetic", max_length=40)
     platform: Platform = "tiktok"
-    target_seconds: float = Field(30.0, ge=3, le=600)
+    target_seconds: float = Field(30.0, ge=limits.REEL_SECONDS.lo, le=limits.REEL_SECONDS.hi)
 
     @field_validator("topic")
     @classmethod
@@ -57,24 +66,17 @@ class QualityParams(Params):
 class SpeechParams(Params):
     text: str | None = Field(None, max_length=20_000)
     voice: str | None = None
-    rate: float = Field(1.0, ge=0.5, le=2.0)
+    rate: float = Field(1.0, ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi)
     engine: Literal["espeak", "coqui", "openai"] | None = None
 
 
 class VideoParams(ContentParams):
     voice: str | None = None
-    rate: float = Field(1.0, ge=0.5, le=2.0)
-    size: str | None = None  # "WxH" override for previews and tests
+    rate: float = Field(1.0, ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi)
+    size: Size | None = None  # "WxH" override for previews and tests
     background: str | None = None
     music: str | None = None
     advanced: bool = False
-
-    @field_validator("size")
-    @classmethod
-    def _size(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_size(v)
-        return v
 
     def preset(self) -> PlatformPreset:
         p = get_preset(self.platform)
@@ -84,7 +86,7 @@ class VideoParams(ContentParams):
 class OptimizeParams(Params):
     plan: str  # path of a RenderPlan JSON (a finished job's plan artifact)
     platform: Platform = "tiktok"
-    size: str | None = None
+    size: Size | None = None
 
 
 class RenderPlanParams(Params):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline import limits
 from pipeline.captions import CaptionPage
 from pipeline.errors import InvalidInputError
 from pipeline.platforms import PlatformPreset, SafeZone
@@ -149,22 +151,103 @@ class RenderPlan:
             raise InvalidInputError("plan", f"cannot read {path} ({e.strerror})") from None
 
     def validate(self) -> None:
-        o = self.output
-        if o.width <= 0 or o.height <= 0 or o.width % 2 or o.height % 2:
-            raise InvalidInputError("plan.output", f"{o.width}x{o.height}: sizes must be positive and even")
-        if not 1 <= o.fps <= 120:
-            raise InvalidInputError("plan.output.fps", f"{o.fps} is outside 1–120")
-        if not 0 < self.duration <= 3600:
-            raise InvalidInputError("plan.duration", f"{self.duration} s is outside (0, 3600]")
-        if not self.layers:
-            raise InvalidInputError("plan.layers", "a plan needs at least one video layer")
+        """The whole plan against pipeline.limits, and its cross-references: layers start on the timeline (one
+        running past the end is cut there), caption lines index their page's words, words are timed. A plan that
+        passes renders; the first problem found is an InvalidInputError naming its field."""
+        _check_output(self.output)
+        limits.PLAN_SECONDS.check("plan.duration", self.duration)
+        limits.check_text("plan.title", self.title)
+        limits.LAYERS.check("plan.layers", len(self.layers), "count")
         for i, layer in enumerate(self.layers):
-            if layer.end <= layer.start:
-                raise InvalidInputError(f"plan.layers[{i}]", "ends before it starts")
-            if layer.kind == "footage" and not layer.path:
-                raise InvalidInputError(f"plan.layers[{i}].path", "footage layers need a path")
-        if not any(a.role == "narration" for a in self.audio):
+            _check_layer(f"plan.layers[{i}]", layer, self.duration)
+        _check_captions(self.captions)
+        limits.AUDIO_TRACKS.check("plan.audio", len(self.audio), "count")
+        for i, track in enumerate(self.audio):
+            where = f"plan.audio[{i}]"
+            _check_path(f"{where}.path", track.path)
+            limits.GAIN_DB.check(f"{where}.gain_db", track.gain_db)
+            limits.DUCK_DB.check(f"{where}.duck_db", track.duck_db)
+        roles = [a.role for a in self.audio]
+        if "narration" not in roles:
             raise InvalidInputError("plan.audio", "a plan needs a narration track")
+        if roles.count("music") > 1:
+            raise InvalidInputError("plan.audio", "a plan has at most one music track (the bed under the voice)")
+
+
+def _check_output(o: OutputSpec) -> None:
+    limits.check_size("plan.output", o.width, o.height)
+    limits.FPS.check("plan.output.fps", o.fps)
+    limits.VIDEO_KBPS.check("plan.output.max_kbps", o.max_kbps)
+    limits.AUDIO_KBPS.check("plan.output.audio_kbps", o.audio_kbps)
+    limits.CRF.check("plan.output.crf", o.crf)
+    limits.check_choice("plan.output.preset", o.preset, limits.X264_PRESETS)
+    limits.check_choice("plan.output.sample_rate", o.sample_rate, limits.SAMPLE_RATES)
+    limits.LOUDNESS_LUFS.check("plan.output.loudness_lufs", o.loudness_lufs)
+    limits.TRUE_PEAK_DB.check("plan.output.true_peak_db", o.true_peak_db)
+    z = o.safe_zone
+    for side in ("top", "bottom", "left", "right"):
+        limits.SAFE_MARGIN.check(f"plan.output.safe_zone.{side}", getattr(z, side))
+    limits.check_text("plan.output.platform", o.platform)
+
+
+def _check_layer(where: str, layer: VideoLayer, duration: float) -> None:
+    limits.Bound(0, duration, " s").check(f"{where}.start", layer.start)
+    if not (math.isfinite(layer.end) and layer.end > layer.start):
+        raise InvalidInputError(f"{where}.end", f"{layer.end:g} s does not come after its start ({layer.start:g} s)")
+    if layer.start >= duration:
+        raise InvalidInputError(f"{where}.start", f"{layer.start:g} s is past the plan's end ({duration:g} s)")
+    if layer.kind == "footage":
+        if not layer.path:
+            raise InvalidInputError(f"{where}.path", "footage layers need a path")
+        _check_path(f"{where}.path", layer.path)
+    limits.SEED.check(f"{where}.seed", layer.seed)
+    limits.SOURCE_IN_S.check(f"{where}.source_in", layer.source_in)
+    limits.FADE_S.check(f"{where}.fade_in", layer.fade_in)
+    limits.EFFECTS_PER_LAYER.check(f"{where}.effects", len(layer.effects), "count")
+    for j, effect in enumerate(layer.effects):
+        bounds = limits.EFFECT_PARAMS.get(effect.name)
+        if bounds is None:
+            choices = ", ".join(limits.EFFECT_PARAMS)
+            raise InvalidInputError(f"{where}.effects[{j}].name", f"{effect.name!r} is not one of {choices}")
+        for name, value in effect.params.items():
+            if name not in bounds:
+                known = ", ".join(bounds)
+                raise InvalidInputError(f"{where}.effects[{j}].params", f"{name!r} is not one of {known}")
+            bounds[name].check(f"{where}.effects[{j}].params.{name}", value)
+
+
+def _check_captions(track: CaptionTrack) -> None:
+    st = track.style
+    _check_path("plan.captions.style.font", st.font)
+    limits.CAPTION_SIZE.check("plan.captions.style.size", st.size)
+    limits.CAPTION_STROKE.check("plan.captions.style.stroke", st.stroke)
+    limits.CAPTION_Y.check("plan.captions.style.y", st.y)
+    limits.CHARS_PER_LINE.check("plan.captions.style.max_chars_per_line", st.max_chars_per_line)
+    limits.LINES_PER_PAGE.check("plan.captions.style.max_lines", st.max_lines)
+    for name in ("color", "highlight", "stroke_color"):
+        if not limits.COLOR.match(getattr(st, name)):
+            raise InvalidInputError(f"plan.captions.style.{name}", f"{getattr(st, name)!r} is not a #RRGGBB colour")
+    limits.CAPTION_PAGES.check("plan.captions.pages", len(track.pages), "count")
+    for i, page in enumerate(track.pages):
+        where = f"plan.captions.pages[{i}]"
+        limits.WORDS_PER_PAGE.check(f"{where}.words", len(page.words), "count")
+        for j, w in enumerate(page.words):
+            limits.WORD_CHARS.check(f"{where}.words[{j}].word", len(w.word), "length")
+            limits.check_text(f"{where}.words[{j}].word", w.word)
+            limits.Bound(0, limits.PLAN_SECONDS.hi, " s").check(f"{where}.words[{j}].start", w.start)
+            limits.Bound(w.start, limits.PLAN_SECONDS.hi, " s").check(f"{where}.words[{j}].end", w.end)
+        limits.LINES_PER_PAGE.check(f"{where}.lines", len(page.lines), "count")
+        for k, line in enumerate(page.lines):
+            if not line or any(not 0 <= n < len(page.words) for n in line):
+                raise InvalidInputError(
+                    f"{where}.lines[{k}]", f"each line lists indexes of the page's {len(page.words)} words"
+                )
+
+
+def _check_path(field: str, path: str) -> None:
+    if not path or len(path) > 4096:
+        raise InvalidInputError(field, "a path of 1 to 4096 characters")
+    limits.check_text(field, path)
 
 
 def _build(tp: Any, value: Any, where: str) -> Any:

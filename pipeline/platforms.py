@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pipeline.errors import InvalidInputError
+from pipeline.limits import check_size
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,7 @@ class PlatformPreset:
 
     def at_size(self, width: int, height: int) -> PlatformPreset:
         """The same preset at another frame size (tests and previews render small)."""
-        if width <= 0 or height <= 0 or width % 2 or height % 2:
-            raise InvalidInputError("size", f"{width}x{height} must be positive and even (yuv420p)")
+        check_size("size", width, height)
         return replace(self, width=width, height=height)
 
 
@@ -61,11 +61,10 @@ def get_preset(name: str) -> PlatformPreset:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'270x480' -> (270, 480)."""
+    """'270x480' -> (270, 480), within the output limits."""
     try:
         w, h = (int(p) for p in text.lower().split("x"))
     except ValueError:
         raise InvalidInputError("size", f"{text!r} is not WIDTHxHEIGHT, e.g. 270x480") from None
-    if w <= 0 or h <= 0 or w % 2 or h % 2:
-        raise InvalidInputError("size", f"{text!r}: width and height must be positive and even")
+    check_size("size", w, h)
     return w, h

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import limits
 from pipeline.audio import load_audio
 from pipeline.captions import WordTiming, load_captions, to_srt, to_vtt
 from pipeline.content import analyze, hook_variations, platform_copy
@@ -42,8 +43,8 @@ class ReelRequest:
     def __post_init__(self) -> None:
         if (self.voiceover is None) != (self.captions is None):
             raise InvalidInputError("--voiceover/--captions", "give both a voiceover audio file and its captions file")
-        if not 0.5 <= self.rate <= 2.0:
-            raise InvalidInputError("rate", f"{self.rate} is outside 0.5–2.0")
+        limits.SPEECH_RATE.check("rate", self.rate)
+        limits.REEL_SECONDS.check("target_seconds", self.target_seconds)
         for name in ("background", "music", "voiceover", "captions"):
             value = getattr(self, name)
             if value is not None and not Path(value).exists():

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pipeline import limits
 from pipeline.errors import InvalidInputError
 
 # Plain speech in short-form video runs near 150 words a minute; espeak-ng's default is about 170.
@@ -27,10 +28,10 @@ class Brief:
     def __post_init__(self) -> None:
         if not self.topic.strip():
             raise InvalidInputError("topic", "must not be empty")
-        if len(self.topic) > 300:
-            raise InvalidInputError("topic", f"{len(self.topic)} characters; at most 300")
-        if not 3.0 <= self.target_seconds <= 600.0:
-            raise InvalidInputError("target_seconds", f"{self.target_seconds} is outside 3–600")
+        if len(self.topic) > limits.TOPIC_CHARS:
+            raise InvalidInputError("topic", f"{len(self.topic)} characters; at most {limits.TOPIC_CHARS}")
+        limits.check_text("topic", self.topic)
+        limits.REEL_SECONDS.check("target_seconds", self.target_seconds)
         if not 60.0 <= self.words_per_minute <= 600.0:
             raise InvalidInputError("words_per_minute", f"{self.words_per_minute} is outside 60–600")
 

@@ -122,11 +122,14 @@ def test_unknown_platform(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--size", "271x480"], "size: '271x480': width and height must be positive and even"),
+        (["--size", "271x480"], "size: 271x480: width and height must be even (yuv420p)"),
+        (["--size", "9998x9998"], "size: width 9998 px is outside 16–3840 px"),
+        (["--size", "3840x3840"], "size: 3840x3840 is over 8,294,400 pixels (2160x3840)"),
+        (["--seconds", "9000"], "target_seconds: 9000 s is outside 3–600 s"),
         (["--size", "big"], "size: 'big' is not WIDTHxHEIGHT"),
         (["--voiceover", "/etc/hostname"], "give both a voiceover audio file and its captions file"),
         (["--output", "x.avi"], "--output: x.avi must end in .mp4"),
-        (["--rate", "9"], "rate: 9.0 is outside 0.5–2.0"),
+        (["--rate", "9"], "rate: 9 is outside 0.5–2"),
         (["--voice", "klingon"], "voice: unknown espeak voice 'klingon'"),
     ],
 )

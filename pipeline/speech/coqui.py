@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import limits
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError
 from pipeline.script import WORDS_PER_MINUTE
 from pipeline.speech.base import Narration, Progress, Voice, assemble
@@ -116,8 +117,7 @@ class CoquiEngine:
     def synthesize(
         self, sentences: Sequence[str], voice: str | None, rate: float, progress: Progress | None = None
     ) -> Narration:
-        if not 0.5 <= rate <= 2.0:
-            raise InvalidInputError("rate", f"{rate} is outside 0.5–2.0")
+        limits.SPEECH_RATE.check("rate", rate)
         tts = self._load()
         speaker = self._speaker(tts, voice)
         language = self._language(tts)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import limits
 from pipeline.errors import InvalidInputError, MissingToolError
 from pipeline.speech.base import Narration, Progress, Voice, assemble, read_wav, trim_silence
 
@@ -34,8 +35,7 @@ class EspeakEngine:
     def synthesize(
         self, sentences: Sequence[str], voice: str | None, rate: float, progress: Progress | None = None
     ) -> Narration:
-        if not 0.5 <= rate <= 2.0:
-            raise InvalidInputError("rate", f"{rate} is outside 0.5–2.0")
+        limits.SPEECH_RATE.check("rate", rate)
         exe, v = self._exe(), voice or "en-us"
         known = {x.id for x in self.voices()}
         if v not in known:

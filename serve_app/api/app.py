@@ -24,7 +24,7 @@ log = logging.getLogger("reels.api")
 
 
 def _validation_detail(errors: list[dict[str, Any]]) -> dict[str, Any]:
-    clean = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    clean = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]} for e in errors]
     first = clean[0] if clean else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
     return {"detail": clean, "message": f"{where}: {first['msg']}"}

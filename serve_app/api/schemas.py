@@ -4,18 +4,52 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from pipeline import limits
+from pipeline.errors import InvalidInputError
+from pipeline.platforms import parse_size
 
 Platform = Literal["tiktok", "reels", "shorts", "4k"]
 Priority = Annotated[int, Field(ge=0, le=10, description="0 (lowest) to 10 (highest)")]
 ProjectId = Annotated[int, Field(ge=1, le=2**53, description="one of your projects")]
-Topic = Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
+Topic = Annotated[str, Field(min_length=1, max_length=limits.TOPIC_CHARS, pattern=r"\S")]
 VoiceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.+:-]+$")]
-Size = Annotated[str, Field(pattern=r"^[0-9]{2,4}x[0-9]{2,4}$", description="WxH preview size, e.g. 270x480")]
+
+
+def _size(text: str) -> str:
+    try:
+        parse_size(text)
+    except InvalidInputError as e:
+        raise ValueError(e.reason) from None
+    return text
+
+
+Size = Annotated[
+    str,
+    Field(
+        max_length=11, description=f"WxH output size, e.g. 270x480: even, sides {limits.SIDE.lo:g}–{limits.SIDE.hi:g}"
+    ),
+    AfterValidator(_size),
+]
+SpeechRate = Annotated[float, Field(ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi, description="speaking rate")]
+ReelSeconds = Annotated[float, Field(ge=limits.REEL_SECONDS.lo, le=limits.REEL_SECONDS.hi)]
 
 
 class Strict(BaseModel):
+    """Unknown fields are refused, and so is any text with a NUL or another control character."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                limits.check_text("text", value)
+            except InvalidInputError as e:
+                raise ValueError(e.reason) from None
+        return value
 
 
 class ReelSettings(Strict):
@@ -25,8 +59,8 @@ class ReelSettings(Strict):
     target_audience: str | None = Field(None, max_length=100)
     tone: str | None = Field(None, max_length=40)
     voice_id: VoiceId | None = None
-    rate: float | None = Field(None, ge=0.5, le=2.0, description="speaking rate")
-    target_seconds: float | None = Field(None, ge=3, le=600)
+    rate: SpeechRate | None = None
+    target_seconds: ReelSeconds | None = None
     size: Size | None = None
 
 
@@ -36,7 +70,7 @@ class ContentSubmit(Strict):
     target_audience: str | None = Field(None, max_length=100)
     tone: str | None = Field(None, max_length=40)
     platform: Platform | None = None
-    target_seconds: float | None = Field(None, ge=3, le=600)
+    target_seconds: ReelSeconds | None = None
     task: Literal["generate_content", "generate_hashtags", "analyze_content_quality", "generate_variations"] = (
         "generate_content"
     )
@@ -166,8 +200,8 @@ class Performance(BaseModel):
 class ProjectStyle(Strict):
     tone: str | None = Field(None, max_length=40)
     voice_id: VoiceId | None = None
-    rate: float | None = Field(None, ge=0.5, le=2.0)
-    target_seconds: float | None = Field(None, ge=3, le=600)
+    rate: SpeechRate | None = None
+    target_seconds: ReelSeconds | None = None
 
 
 class ProjectCreate(Strict):

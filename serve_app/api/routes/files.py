@@ -27,7 +27,6 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".wav": "audio/wav",
 }
-MAX_WIDTH, MAX_HEIGHT, MAX_FPS, MAX_SECONDS = 2160, 3840, 60, 600.0
 
 
 @router.get(
@@ -73,11 +72,6 @@ def _check_media(edited: RenderPlan, original: RenderPlan) -> None:
     for field, value in used:
         if value not in allowed:
             raise InvalidInputError(field, "an edited plan can only use this task's own media files")
-    out = edited.output
-    if out.width > MAX_WIDTH or out.height > MAX_HEIGHT or out.fps > MAX_FPS:
-        raise InvalidInputError("plan.output", f"at most {MAX_WIDTH}x{MAX_HEIGHT} at {MAX_FPS} fps")
-    if edited.duration > MAX_SECONDS:
-        raise InvalidInputError("plan.duration", f"{edited.duration:g} s is over {MAX_SECONDS:g} s")
 
 
 @router.post("/{task_id}/rerender", status_code=202, response_model=Submitted)

@@ -60,16 +60,20 @@ async def submit_content(body: ContentSubmit, user: CurrentUser, service: Servic
 @router.post("/submit/video", status_code=202, response_model=Submitted)
 async def submit_video(body: VideoSubmit, user: CurrentUser, service: Service) -> Submitted:
     """A whole reel on the video queue; `advanced` adds effects and music; `quality: ultra` renders the 4K master."""
-    given = body.video_settings.model_dump() | body.model_dump(include={"target_audience", "platform", "voice_id"})
     task = "process_ultra_quality_video" if body.quality == "ultra" else "generate_video"
-    return _submit(service, user, task, body, given, advanced=body.advanced)
+    return _submit(service, user, task, body, _reel_settings(body), advanced=body.advanced)
 
 
 @router.post("/submit/workflow", status_code=202, response_model=Submitted)
 async def submit_workflow(body: WorkflowSubmit, user: CurrentUser, service: Service) -> Submitted:
     """Content → speech → video, each stage on its own queue, as one task."""
-    given = body.video_settings.model_dump() | body.model_dump(include={"target_audience", "platform", "voice_id"})
-    return _submit(service, user, "workflow", body, given)
+    return _submit(service, user, "workflow", body, _reel_settings(body))
+
+
+def _reel_settings(body: WorkflowSubmit) -> dict[str, Any]:
+    """`video_settings`, with the seed's top-level target_audience, platform and voice_id over them where given."""
+    top = body.model_dump(include={"target_audience", "platform", "voice_id"}, exclude_none=True)
+    return body.video_settings.model_dump() | top
 
 
 @router.post("/submit/batch", status_code=202, response_model=BatchSubmitted)
