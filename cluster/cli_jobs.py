@@ -13,7 +13,7 @@ from typing import Any
 from actors.client import JobClient
 from actors.jobs import State
 from actors.queues import QUEUES
-from cluster.redis_local import LocalRedis
+from cluster.redis_local import LocalRedis, shown
 from cluster.settings import Settings
 from pipeline.errors import InvalidInputError
 
@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     with job_system(settings, args.address) as (url, dispatcher):
         state = ray.get(dispatcher.ping.remote())
-        print(f"reels worker: redis {url}, queues {state['caps']}; Ctrl-C to stop", flush=True)
+        print(f"reels worker: redis {shown(url)}, queues {state['caps']}; Ctrl-C to stop", flush=True)
         wait_for_stop(args.seconds)
     return {"stopped": True}
 

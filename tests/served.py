@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from cluster.redis_local import LocalRedis
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,6 @@ class ServedApp:
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.data_dir, self.port, self.redis_port = data_dir, free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.env = {
             **os.environ,
             "REELS_DATA_DIR": str(data_dir),
@@ -32,6 +32,11 @@ class ServedApp:
         self.env.pop("REELS_REDIS_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "serve.log"
+
+    @property
+    def redis_url(self) -> str:
+        """The data folder's own Redis, with its password (`reels serve` started it)."""
+        return LocalRedis(self.data_dir, self.redis_port).url
 
     def start(self, timeout_s: float = 120.0) -> ServedApp:
         self.data_dir.mkdir(parents=True, exist_ok=True)

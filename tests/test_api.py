@@ -165,6 +165,13 @@ def test_projects_crud_and_submissions_that_use_them(api: Api) -> None:
     assert api.call("POST", f"{API}/tasks/submit/video", "bob", {"project_id": pid}).status_code == 404
 
 
+def test_the_console_page_cannot_be_framed_and_runs_only_its_own_code(api: Api) -> None:
+    r = api.client.get("/console")
+    policy = r.headers["content-security-policy"]
+    assert r.status_code == 200 and r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in policy and "script-src 'sha256-" in policy and "unsafe" not in policy
+
+
 def test_bad_input_is_refused_with_the_field_named(api: Api) -> None:
     url = f"{API}/tasks/submit/content"
     headers = {**api.auth("alice"), "Content-Type": "application/json"}
@@ -226,6 +233,8 @@ def test_files_are_served_with_ranges_to_the_owner_and_by_signed_link(api: Api) 
     assert api.client.get(link.replace("sig=", "sig=0")).status_code == 401
     assert api.client.get(link.replace("sig=", "sig=é")).status_code == 422  # found by schemathesis: was a 500
     assert api.call("GET", f"{API}/tasks/{task}/files/video", "alice").content == video.read_bytes()
+    head = api.client.head(link)  # players and download managers ask for the size first
+    assert head.status_code == 200 and head.headers["content-length"] == "10240" and head.content == b""
     assert api.call("GET", f"{API}/tasks/{task}/files/outside", "alice").status_code == 404  # never outside data
     assert api.call("GET", f"{API}/tasks/{task}/files/video", "bob").status_code == 404
 

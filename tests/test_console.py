@@ -66,7 +66,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()  # its own sessionStorage
+    # Its own sessionStorage; the page's Content-Security-Policy would refuse Playwright's polled predicates
+    # (they are evaluated strings): test_the_page_runs_under_its_own_policy checks the page with it.
+    context = browser.new_context(bypass_csp=True)
     try:
         yield context.new_page()
     finally:
@@ -132,3 +134,17 @@ def test_bad_token_and_admin_only(served: ServedApp, page: Any) -> None:
     page.click("#signout")
     sign_in(page, served, "root", served.user("root", admin=True))
     page.wait_for_function("document.querySelector('#dlq-msg').textContent.includes('dead-lettered')")
+
+
+def test_the_page_runs_under_its_own_policy(browser: Any, served: ServedApp) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        blocked: list[str] = []  # what the Content-Security-Policy refused: the page's own code must never be
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        sign_in(page, served, "csp", served.user("csp"))
+        page.wait_for_selector("#voice option", state="attached", timeout=30_000)  # its script ran and fetched
+        page.wait_for_selector("#live:has-text('live')", timeout=30_000)  # and its WebSocket connected
+        assert not blocked, blocked
+    finally:
+        context.close()

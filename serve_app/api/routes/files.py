@@ -29,8 +29,9 @@ MEDIA_TYPES = {
 }
 
 
-@router.get(
+@router.api_route(
     "/{task_id}/files/{name}",
+    methods=["GET", "HEAD"],
     response_class=FileResponse,
     responses={206: {"description": "the requested byte range"}, 404: {"description": "no such file"}},
 )
