@@ -268,7 +268,7 @@ class Dispatcher:
             nxt = stages[job.stage_index + 1]
             self.store.advance(a.job_id, a.token, nxt.queue, merged, f"{a.spec.name} done")
         else:
-            stat = "retry_success" if job.attempts > 1 else ""
+            stat = "retry_success" if job.retried else ""
             self.store.finish(
                 a.job_id,
                 a.token,
@@ -302,13 +302,15 @@ class Dispatcher:
             message = f"{type(cause).__name__}: {cause}"
         fields = {"error": message, "error_type": type(cause).__name__, "traceback": tb[-20_000:]}
         permanent = is_permanent(cause) and not (a.soft_sent or a.hard_sent)
-        if not permanent and job.attempts <= a.spec.max_retries:
-            delay = backoff(a.spec, job.attempts, self.config.backoff_scale)
-            fields["status"] = f"retry {job.attempts}/{a.spec.max_retries} in {delay:.1f} s: {message}"[:500]
+        tries = job.attempts_this_stage  # a workflow's earlier stages never use up a later one's retries
+        if not permanent and tries <= a.spec.max_retries:
+            delay = backoff(a.spec, tries, self.config.backoff_scale)
+            where = f"{a.spec.name} " if len(registry.get(job.task_type).stage_specs()) > 1 else ""
+            fields["status"] = f"retry {where}{tries}/{a.spec.max_retries} in {delay:.1f} s: {message}"[:500]
             self.store.finish(a.job_id, a.token, State.RETRY, fields, stat="retried", retry_at=time.time() + delay)
             self.metrics.retried(a.spec.name, a.queue)
         else:
-            fields["status"] = "failed" if permanent else f"failed after {job.attempts} attempts"
+            fields["status"] = "failed" if permanent else f"failed after {tries} attempts of {a.spec.name}"
             self.store.finish(a.job_id, a.token, State.FAILURE, fields, stat="failed", dead_letter=True)
             self.metrics.job_finished(job.task_type, a.queue, State.FAILURE)
         self._publish(a.job_id)

@@ -26,6 +26,12 @@ local jk = p .. 'job:' .. id
 redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
 redis.call('HSET', jk, 'state', 'STARTED', 'token', ARGV[2], 'started', ARGV[3], 'status', 'started', 'error', '')
 redis.call('HINCRBY', jk, 'attempts', 1)
+-- Attempts per stage: a workflow's retry budget and backoff are its current stage's, not the whole job's.
+local counts = cjson.decode(redis.call('HGET', jk, 'stage_attempts') or '[]')
+local k = (tonumber(redis.call('HGET', jk, 'stage_index')) or 0) + 1
+for i = #counts + 1, k do counts[i] = 0 end
+counts[k] = counts[k] + 1
+redis.call('HSET', jk, 'stage_attempts', cjson.encode(counts))
 redis.call('SADD', p .. 'state:STARTED', id)
 redis.call('SADD', p .. 'running:' .. ARGV[4], id)
 return id
@@ -128,7 +134,8 @@ local id = redis.call('HGET', jk, 'id')
 if not id or redis.call('LREM', p .. 'dlq', 0, id) == 0 then return false end
 redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
 redis.call('SADD', p .. 'state:PENDING', id)
-redis.call('HSET', jk, 'state', 'PENDING', 'attempts', 0, 'status', 'requeued from the dead-letter queue',
+redis.call('HSET', jk, 'state', 'PENDING', 'attempts', 0, 'stage_attempts', '[]',
+           'status', 'requeued from the dead-letter queue',
            'progress', 0, 'error', '', 'token', '', 'finished', 0)
 redis.call('ZADD', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), {_SCORE}, id)
 return id

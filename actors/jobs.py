@@ -50,6 +50,7 @@ class Job:
     token: str = ""  # the current attempt's id: only that attempt may report progress or finish the job
     cancel_requested: bool = False
     stage_index: int = 0  # a workflow's current stage
+    stage_attempts: list[int] = field(default_factory=list)  # attempts of each stage so far (counted at claim)
 
     @staticmethod
     def new_id() -> str:
@@ -58,7 +59,7 @@ class Job:
     def to_redis(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for k, v in asdict(self).items():
-            if isinstance(v, dict):
+            if isinstance(v, dict | list):
                 out[k] = json.dumps(v)
             elif isinstance(v, bool):
                 out[k] = "1" if v else "0"
@@ -96,7 +97,18 @@ class Job:
             token=f("token", ""),
             cancel_requested=f("cancel_requested") == "1",
             stage_index=int(f("stage_index")),
+            stage_attempts=[int(n) for n in json.loads(f("stage_attempts", "[]") or "[]")],
         )
+
+    @property
+    def attempts_this_stage(self) -> int:
+        """What a retry budget counts: the attempts of the stage running now."""
+        return self.stage_attempts[self.stage_index] if self.stage_index < len(self.stage_attempts) else 0
+
+    @property
+    def retried(self) -> bool:
+        """Whether any stage needed more than one attempt."""
+        return any(n > 1 for n in self.stage_attempts)
 
     def public(self) -> dict[str, Any]:
         """The status view the seed's API returns."""
@@ -111,6 +123,7 @@ class Job:
             "queue": self.queue,
             "priority": self.priority,
             "attempts": self.attempts,
+            "stage_attempts": self.stage_attempts,
             "result": self.result,
             "error": self.error or None,
         }

@@ -148,7 +148,7 @@ def performance(store: JobStore, window_s: float, now: float | None = None, samp
     ids = list(store.r.zrevrangebyscore(f"{store.p}finished", now, now - window_s, start=0, num=sample))
     with store.r.pipeline(transaction=False) as pipe:
         for i in ids:
-            pipe.hmget(store.key(i), "task_type", "state", "execution_time", "attempts")
+            pipe.hmget(store.key(i), "task_type", "state", "execution_time", "stage_attempts")
         rows = pipe.execute()
     samples: dict[str, list[float]] = {}
     failed: dict[str, int] = {}
@@ -158,7 +158,7 @@ def performance(store: JobStore, window_s: float, now: float | None = None, samp
             continue
         ok = state == State.SUCCESS
         succeeded += ok
-        if int(attempts or 0) > 1:
+        if any(n > 1 for n in json.loads(attempts or "[]")):  # a real retry: some stage needed another attempt
             retried += 1
             retried_ok += ok
         if ok:

@@ -145,7 +145,8 @@ class TaskStatus(BaseModel):
     task_type: str
     queue: str
     priority: int
-    attempts: int
+    attempts: int = Field(description="attempts in all, every stage's")
+    stage_attempts: list[int] = Field([], description="attempts of each stage so far, in stage order")
     stage: str
     project_id: int | None
     created: float

@@ -151,6 +151,7 @@ class ReelsService:
             "queue": job.queue,
             "priority": job.priority,
             "attempts": job.attempts,
+            "stage_attempts": job.stage_attempts,
             "stage": job.stage,
             "project_id": int(job.project) if job.project.isdigit() else None,
             "created": job.created,
