@@ -248,10 +248,13 @@ def test_admin_scale_and_dead_letter_queue(api: Api) -> None:
     task = _submit(api)["task_id"]
     store = JobStore(api.redis_url)
     store.claim("content", "t")
-    store.finish(task, "t", State.FAILURE, {"error": "boom"}, stat="failed", dead_letter=True)
+    error = f"InvalidMediaError: {api.data.resolve()}/uploads/alice/bg.mp4: not a video"  # a server path
+    store.finish(task, "t", State.FAILURE, {"error": error}, stat="failed", dead_letter=True)
+    shown = "InvalidMediaError: uploads/alice/bg.mp4: not a video"  # relative to the data folder
     dead = api.call("GET", f"{API}/tasks/admin/dlq", "root").json()
-    assert dead["total"] == 1 and dead["dead"][0]["error"] == "boom" and dead["dead"][0]["owner"] == "alice"
-    assert api.call("GET", f"{API}/tasks/admin/dlq/{task}", "root").json()["error"] == "boom"
+    assert dead["total"] == 1 and dead["dead"][0]["error"] == shown and dead["dead"][0]["owner"] == "alice"
+    assert api.call("GET", f"{API}/tasks/admin/dlq/{task}", "root").json()["error"] == shown
+    assert api.call("GET", f"{API}/tasks/status/{task}", "alice").json()["error"] == shown
     assert api.call("POST", f"{API}/tasks/admin/requeue?max_age_hours=1", "root").json()["count"] == 1
     assert api.call("GET", f"{API}/tasks/status/{task}", "alice").json()["state"] == "PENDING"
 

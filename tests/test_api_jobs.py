@@ -3,6 +3,8 @@ plays, its plan edited and re-rendered."""
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from serve_app.users import UserStore
 from tests.conftest import MODULES, requires_espeak
 from tests.media import ffprobe
 from tests.services import wait_for
+from tests.test_limits import MALFORMED
 
 API = "/api/v1"
 
@@ -27,6 +30,10 @@ def http(client: Any, system: dict[str, Any], redis_url: str) -> Iterator[tuple[
     headers = {"Authorization": f"Bearer {users.create('maker')}"}
     with TestClient(create_app(ApiConfig(redis_url, str(system["data"]), task_modules=MODULES))) as c:
         yield c, headers
+
+
+def system_data(c: TestClient) -> Path:
+    return Path(c.app.state.config.data_dir).resolve()  # type: ignore[attr-defined]
 
 
 def _done(c: TestClient, headers: dict[str, str], task_id: str, timeout: float = 240) -> dict[str, Any]:
@@ -62,6 +69,8 @@ def test_workflow_to_a_downloadable_reel_then_an_edited_plan_rerendered(
     assert c.get(status["files"]["srt"]).text.startswith("1\n00:00:")
 
     plan = c.get(status["files"]["plan"]).json()
+    assert str(system_data(c)) not in json.dumps(plan)  # no server paths: media read relative to the data folder
+    assert not plan["audio"][0]["path"].startswith("/")
     plan["duration"] = 2.0
     plan["captions"]["style"]["highlight"] = "#00FF00"
     r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": plan}, headers=headers)
@@ -70,6 +79,12 @@ def test_workflow_to_a_downloadable_reel_then_an_edited_plan_rerendered(
     (tmp_path / "edited.mp4").write_bytes(c.get(edited["files"]["video"]).content)
     assert abs(float(ffprobe(tmp_path / "edited.mp4")["format"]["duration"]) - 2.0) < 0.1
 
+    for edit, field, limit in MALFORMED[:8]:  # refused whole before anything is queued, naming field and limit
+        edited = copy.deepcopy(plan)
+        edit(edited)
+        r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": edited}, headers=headers)
+        assert r.status_code == 422 and r.json()["message"].startswith(f"{field}: "), r.text
+        assert limit in r.json()["message"], r.text
     plan["audio"][0]["path"] = "/etc/passwd"  # an edited plan may only use the task's own media
     r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": plan}, headers=headers)
     assert r.status_code == 422 and r.json()["message"].startswith("plan.audio[0].path"), r.text

@@ -124,6 +124,10 @@ class ReelsService:
         path = Path(value).resolve()
         return path if path.is_relative_to(self.data_dir) else None
 
+    def shown(self, text: str) -> str:
+        """Text for a client: the server's data folder left out of any path in it (paths read relative to it)."""
+        return text.replace(f"{self.data_dir}/", "").replace(str(self.data_dir), ".")
+
     def split_result(self, job: Job) -> tuple[dict[str, Any], dict[str, Path]]:
         """The task's result as data, and its output files by name ("video", "srt", "videos_0" …), only ever paths
         inside the data folder (server paths never reach the client)."""
@@ -145,7 +149,7 @@ class ReelsService:
             "task_id": job.id,
             "state": job.state.value,
             "progress": round(job.progress),
-            "status": job.status,
+            "status": self.shown(job.status),
             "execution_time": round(self._elapsed(job), 3),
             "task_type": job.task_type,
             "queue": job.queue,
@@ -156,7 +160,7 @@ class ReelsService:
             "project_id": int(job.project) if job.project.isdigit() else None,
             "created": job.created,
             "finished": job.finished or None,
-            "error": job.error or None,
+            "error": self.shown(job.error) or None,
             "result": data,
             "files": {n: self.links.sign(f"{API}/tasks/{job.id}/files/{n}") for n in files}
             if job.state == State.SUCCESS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from actors.queues import QUEUES
 from serve_app.api.deps import AdminUser, Service
 from serve_app.api.schemas import Count, DeadList, DeadTask, ScaleResult, TaskStatus
-from serve_app.api.services import API
+from serve_app.api.services import API, ReelsService
 
 router = APIRouter(prefix=f"{API}/tasks/admin", tags=["admin"])
 QueueName = Annotated[str, Query(pattern="^(" + "|".join(QUEUES) + ")$", description="content, speech, video, gpu …")]
@@ -51,7 +52,7 @@ async def scale(
     return ScaleResult(queue=queue_name, desired_workers=desired_workers, caps=caps, autoscaler=outcome)
 
 
-def _dead(job: object) -> DeadTask:
+def _dead(job: object, service: ReelsService) -> DeadTask:
     from actors.jobs import Job
 
     assert isinstance(job, Job)
@@ -60,7 +61,7 @@ def _dead(job: object) -> DeadTask:
         owner=job.owner,
         task_type=job.task_type,
         attempts=job.attempts,
-        error=job.error,
+        error=service.shown(job.error),
         finished=job.finished,
     )
 
@@ -73,7 +74,7 @@ async def dlq(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeadList:
     jobs, total = service.dead(offset, limit)
-    return DeadList(dead=[_dead(j) for j in jobs], total=total)
+    return DeadList(dead=[_dead(j, service) for j in jobs], total=total)
 
 
 @router.get("/dlq/{task_id}", response_model=TaskStatus)
@@ -81,7 +82,8 @@ async def dlq_inspect(task_id: str, admin: AdminUser, service: Service) -> dict[
     """The dead task's status, error and owner; its traceback is in `result.traceback`."""
     job = service.dead_task(task_id)
     view = service.public(job)
-    view["result"] = {**view["result"], "traceback": job.traceback, "owner": job.owner, "params": job.params}
+    params = json.loads(service.shown(json.dumps(job.params)))
+    view["result"] = {**view["result"], "traceback": service.shown(job.traceback), "owner": job.owner, "params": params}
     return view
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Security
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from actors.artifacts import ArtifactStore
@@ -43,7 +43,7 @@ async def download(
     token: Annotated[str | None, Security(query_token)] = None,
     expires: Annotated[int | None, Query(ge=0, le=2**40)] = None,
     sig: Annotated[str | None, Query(max_length=64, pattern="^[0-9a-f]+$")] = None,
-) -> FileResponse:
+) -> Response:
     """A file from the task's `files` (video, srt, vtt, metadata, plan …), with the signed link from its status or
     with your token. Honours `Range` (206 Partial Content), so players can seek."""
     path = f"{API}/tasks/{task_id}/files/{name}"
@@ -60,7 +60,29 @@ async def download(
         raise NotFound("file")
     media_type = MEDIA_TYPES.get(file.suffix, "application/octet-stream")
     saved_as = f"{task_id[:8]}-{file.name}"
+    if name == "plan":  # its media paths read relative to the data folder; a re-render resolves them again
+        shown = service.shown(file.read_text(encoding="utf-8"))
+        disposition = {"Content-Disposition": f'inline; filename="{saved_as}"'}
+        return Response(shown, media_type="application/json", headers=disposition)
     return FileResponse(file, media_type=media_type, filename=saved_as, content_disposition_type="inline")
+
+
+def _resolved(plan: Any, data_dir: Path) -> Any:
+    """The plan as posted, its relative media paths (as the plan file shows them) made absolute again."""
+    if not isinstance(plan, dict):
+        return plan
+
+    def absolute(item: Any) -> Any:
+        path = item.get("path") if isinstance(item, dict) else None
+        if isinstance(path, str) and path and not path.startswith("/"):
+            return {**item, "path": str(data_dir / path)}
+        return item
+
+    out = dict(plan)
+    for key in ("layers", "audio"):
+        if isinstance(out.get(key), list):
+            out[key] = [absolute(item) for item in out[key]]
+    return out
 
 
 def _check_media(edited: RenderPlan, original: RenderPlan) -> None:
@@ -82,7 +104,7 @@ async def rerender(task_id: str, body: RerenderSubmit, user: CurrentUser, servic
     plan_file = service.split_result(job)[1].get("plan") if job.state == State.SUCCESS else None
     if plan_file is None:
         raise HTTPException(409, "this task has no finished render plan to edit")
-    edited = RenderPlan.from_dict(body.plan)
+    edited = RenderPlan.from_dict(_resolved(body.plan, service.data_dir))
     _check_media(edited, RenderPlan.load(plan_file))
     stored = ArtifactStore(Path(service.config.data_dir) / "artifacts").put_bytes(
         json.dumps(edited.to_dict()).encode(), ".plan.json"

@@ -109,7 +109,7 @@ async def _forward(ws: WebSocket, service: ReelsService, user_id: str, token: st
 
         async def forward() -> None:
             async for message in sub.listen():
-                await ws.send_text(message["data"])
+                await ws.send_text(service.shown(message["data"]))
 
         async def until_closed() -> None:
             while (await ws.receive())["type"] != "websocket.disconnect":
@@ -153,7 +153,7 @@ async def progress_events(request: Request, user: CurrentUser) -> StreamingRespo
                     message = await sub.get_message(timeout=1.0)
                     if message:
                         quiet = 0.0
-                        yield f"event: progress\ndata: {message['data']}\n\n"
+                        yield f"event: progress\ndata: {service.shown(message['data'])}\n\n"
                     elif (quiet := quiet + 1.0) >= service.config.keepalive_s:
                         quiet = 0.0
                         yield ": keepalive\n\n"
