@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     api_max_streams: int = Field(160, ge=1, le=200)  # per replica: below its 256 ongoing requests, so short ones pass
     api_max_streams_per_user: int = Field(8, ge=1)
     api_ws_auth_timeout_s: float = Field(3.0, gt=0, le=60)
+    api_max_user_priority: int = Field(8, ge=0, le=10)  # admins: up to 10
     local_redis_port: int = Field(6399, ge=1, le=65535)  # the redis-server started when REELS_REDIS_URL is unset
 
     coqui_model_path: Path | None = None
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
             max_streams=self.api_max_streams,
             max_streams_per_user=self.api_max_streams_per_user,
             ws_auth_timeout_s=self.api_ws_auth_timeout_s,
+            max_user_priority=self.api_max_user_priority,
         )
 
     def slots(self) -> dict[str, int]:

@@ -161,3 +161,16 @@ def test_video_settings_platform_voice_and_audience_are_applied(api: Api) -> Non
     r = api.call("POST", f"{API}/tasks/submit/video", "alice", top)
     job = JobStore(api.redis_url).get(r.json()["task_id"])
     assert job is not None and '"reels"' in json.dumps(job.params) and '"shorts"' not in json.dumps(job.params)
+
+
+def test_the_top_priorities_are_for_admins(api: Api) -> None:  # noqa: F811
+    for route, body in [
+        ("submit/content", {"topic": "x", "priority": 9}),
+        ("submit/workflow", {"topic": "x", "priority": 10}),
+        ("submit/batch", {"task_type": "content", "items": [{"topic": "a"}], "priority": 10}),
+    ]:
+        r = api.call("POST", f"{API}/tasks/{route}", "alice", body)
+        assert r.status_code == 422 and r.json()["message"].startswith("priority: "), r.text
+        assert "the highest a user may use" in r.json()["message"]
+        assert api.call("POST", f"{API}/tasks/{route}", "root", body).status_code == 202
+    assert api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "x", "priority": 8}).status_code == 202

@@ -92,8 +92,15 @@ class ReelsService:
         except InvalidInputError as e:  # name the request's field, not the task's
             field = e.field.removeprefix("params.")
             raise InvalidInputError(_FIELD_NAMES.get(field, field), e.reason.removeprefix("Value error, ")) from None
+        self.check_priority(user, priority)
         self.take_budget(user, 1)
         return self.jobs.submit(user.id, task_type, params, priority, project=str(project_id or ""))
+
+    def check_priority(self, user: User, priority: int) -> None:
+        """The top priorities are kept for admins, so no user can queue ahead of everyone's urgent work."""
+        top = self.config.max_user_priority
+        if priority > top and not user.is_admin:
+            raise InvalidInputError("priority", f"{priority} is over {top}, the highest a user may use (admins: 10)")
 
     def take_budget(self, user: User, cost: int) -> None:
         wait = self.limiter.take(user.id, cost)

@@ -87,6 +87,7 @@ async def submit_batch(body: BatchSubmit, user: CurrentUser, service: Service) -
         except NotFound:
             raise NotFound(f"items[{i}]: project") from None
         items.append(service.params_for(task_type, settings))
+    service.check_priority(user, body.priority)
     service.take_budget(user, len(items))
     batch_id, jobs = service.jobs.submit_batch(user.id, task_type, items, body.priority)
     return BatchSubmitted(
