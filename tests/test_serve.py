@@ -183,7 +183,7 @@ def test_seed_javascript_websocket_example_receives_progress(served: ServedApp, 
                 """async (token) => {
                 const r = await fetch('/api/v1/tasks/submit/content', {method: 'POST',
                     headers: {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'},
-                    body: JSON.stringify({topic: 'Why cats purr', priority: 9})});
+                    body: JSON.stringify({topic: 'Why cats purr', priority: 8})});
                 const body = await r.json(); window.currentTaskId = body.task_id; return body;
             }""",
                 token,
