@@ -12,6 +12,7 @@ from actors import registry
 from actors.dispatcher import NAME, NAMESPACE
 from actors.job_store import JobStore
 from actors.jobs import TERMINAL, Job
+from actors.quota import Quota, render_seconds
 from pipeline.errors import InvalidInputError
 
 
@@ -35,35 +36,56 @@ class JobClient:
         return self._handle
 
     def submit(
-        self, owner: str, task_type: str, params: dict[str, Any], priority: int = 5, project: str = "", parent: str = ""
+        self,
+        owner: str,
+        task_type: str,
+        params: dict[str, Any],
+        priority: int = 5,
+        project: str = "",
+        parent: str = "",
+        quota: Quota | None = None,
     ) -> Job:
-        """Validate, then store the job PENDING; nothing is queued when any check fails."""
-        if not owner or len(owner) > 128:
-            raise InvalidInputError("owner", "must be 1–128 characters")
-        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
-            raise InvalidInputError("priority", f"{priority!r} is outside 0–10")
-        spec, clean = registry.validate(task_type, params)
-        first = spec.stage_specs()[0]
-        job = Job(Job.new_id(), owner, task_type, first.queue, priority, clean, project=project, parent=parent)
+        """Validate, then store the job PENDING; nothing is queued when any check fails (QuotaExceeded when the
+        owner's `quota` has no room for it)."""
+        job = self._job(owner, task_type, params, priority, project, parent)
+        if quota is not None:
+            self.store.admit(owner, [(job.id, render_seconds(task_type, job.params))], quota)
         self.store.create(job)
         d = self._dispatcher()
         if d is not None:
             d.wake.remote()
         return job
 
+    def _job(self, owner: str, task_type: str, params: dict[str, Any], priority: int, project: str, parent: str) -> Job:
+        if not owner or len(owner) > 128:
+            raise InvalidInputError("owner", "must be 1–128 characters")
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 10:
+            raise InvalidInputError("priority", f"{priority!r} is outside 0–10")
+        spec, clean = registry.validate(task_type, params)
+        first = spec.stage_specs()[0]
+        return Job(Job.new_id(), owner, task_type, first.queue, priority, clean, project=project, parent=parent)
+
     def submit_batch(
-        self, owner: str, task_type: str, items: list[dict[str, Any]], priority: int = 5
+        self, owner: str, task_type: str, items: list[dict[str, Any]], priority: int = 5, quota: Quota | None = None
     ) -> tuple[str, list[Job]]:
-        """One request, many jobs: all items are validated before any is queued."""
+        """One request, many jobs: all items are validated, and the whole batch admitted to the owner's quota,
+        before any is queued."""
         if not items:
             raise InvalidInputError("items", "a batch needs at least one item")
+        batch_id = Job.new_id()
+        jobs = []
         for i, params in enumerate(items):
             try:
-                registry.validate(task_type, params)
+                jobs.append(self._job(owner, task_type, params, priority, "", batch_id))
             except InvalidInputError as e:
                 raise InvalidInputError(f"items[{i}].{e.field}", e.reason) from None
-        batch_id = Job.new_id()
-        jobs = [self.submit(owner, task_type, p, priority, parent=batch_id) for p in items]
+        if quota is not None:
+            self.store.admit(owner, [(j.id, render_seconds(task_type, j.params)) for j in jobs], quota)
+        for job in jobs:
+            self.store.create(job)
+        d = self._dispatcher()
+        if d is not None:
+            d.wake.remote()
         with self.store.r.pipeline(transaction=True) as tx:
             tx.rpush(f"{self.store.p}batch:{batch_id}", *[j.id for j in jobs])
             tx.set(f"{self.store.p}batch_owner:{batch_id}", owner)

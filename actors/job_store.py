@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from actors.jobs import Job, State
+from actors.quota import LOST_RESERVATION_S, Quota, QuotaExceeded
 
 # Higher priority first, FIFO within a priority: score = (10 - priority) * 1e12 + sequence number.
 _SCORE = "(10 - tonumber(redis.call('HGET', jk, 'priority'))) * 1e12 + tonumber(redis.call('HGET', jk, 'seq'))"
@@ -35,6 +36,39 @@ redis.call('HSET', jk, 'stage_attempts', cjson.encode(counts))
 redis.call('SADD', p .. 'state:STARTED', id)
 redis.call('SADD', p .. 'running:' .. ARGV[4], id)
 return id
+"""
+
+# ARGV: prefix, owner, time, max queued, max render seconds, then id, render seconds pairs. The owner's unfinished
+# jobs (ids in unfinished:<owner>, render seconds in unfinished_s:<owner>) are pruned of finished ones first, so
+# no other script needs to keep them; all or nothing.
+_ADMIT = """
+local p, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local zk, sk = p .. 'unfinished:' .. owner, p .. 'unfinished_s:' .. owner
+local held = redis.call('ZRANGE', zk, 0, -1, 'WITHSCORES')
+local count, secs = 0, 0
+for i = 1, #held, 2 do
+  local id = held[i]
+  local state = redis.call('HGET', p .. 'job:' .. id, 'state')
+  local over = state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED'
+  if over or (not state and now - tonumber(held[i + 1]) > tonumber(ARGV[6])) then
+    redis.call('ZREM', zk, id)
+    redis.call('HDEL', sk, id)
+  else
+    count = count + 1
+    secs = secs + (tonumber(redis.call('HGET', sk, id)) or 0)
+  end
+end
+local adding, n = 0, 0
+for i = 7, #ARGV, 2 do adding = adding + tonumber(ARGV[i + 1]); n = n + 1 end
+if count + n > tonumber(ARGV[4]) then return {'max_queued', tostring(count), tostring(n)} end
+if adding > 0 and secs + adding > tonumber(ARGV[5]) then
+  return {'max_render_minutes', tostring(secs), tostring(adding)}
+end
+for i = 7, #ARGV, 2 do
+  redis.call('ZADD', zk, now, ARGV[i])
+  redis.call('HSET', sk, ARGV[i], ARGV[i + 1])
+end
+return {'ok'}
 """
 
 _PROGRESS = """
@@ -185,10 +219,34 @@ class JobStore:
         self._requeue = self.r.register_script(_REQUEUE_RUNNING)
         self._cancel = self.r.register_script(_CANCEL)
         self._advance = self.r.register_script(_ADVANCE)
+        self._admit = self.r.register_script(_ADMIT)
         self._requeue_dead = self.r.register_script(_REQUEUE_DEAD)
 
     def key(self, job_id: str) -> str:
         return f"{self.p}job:{job_id}"
+
+    def admit(self, owner: str, jobs: list[tuple[str, float]], quota: Quota) -> None:
+        """Reserve room for `jobs` (id, render seconds) within the owner's quota, or QuotaExceeded naming the limit;
+        nothing is reserved then."""
+        args: list[Any] = [self.p, owner, time.time(), quota.max_queued, quota.max_render_minutes * 60]
+        args.append(LOST_RESERVATION_S)
+        for job_id, seconds in jobs:
+            args += [job_id, seconds]
+        verdict = self._admit(args=args)
+        if verdict[0] == "max_queued":
+            have, adding = int(verdict[1]), int(verdict[2])
+            raise QuotaExceeded(
+                "max_queued",
+                f"you have {have} unfinished jobs and asked for {adding} more; at most {quota.max_queued} may wait "
+                "or run at once",
+            )
+        if verdict[0] == "max_render_minutes":
+            have_min, adding_min = float(verdict[1]) / 60, float(verdict[2]) / 60
+            raise QuotaExceeded(
+                "max_render_minutes",
+                f"your unfinished jobs will render {have_min:.1f} min and these {adding_min:.1f} min more; at most "
+                f"{quota.max_render_minutes:g} min may be queued at once",
+            )
 
     def create(self, job: Job) -> Job:
         seq = int(self.r.incr(f"{self.p}seq"))

@@ -56,7 +56,7 @@ from serve_app.api.app import create_app
 from serve_app.config import ApiConfig
 
 redis_url, data_dir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-app = create_app(ApiConfig(redis_url, data_dir, submit_per_minute=10**9))
+app = create_app(ApiConfig(redis_url, data_dir, submit_per_minute=10**9, max_queued_per_user=10**9))
 uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
 """
 
@@ -326,7 +326,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         try:
             served = ServedApp(
-                Path(tmp) / "data", REELS_API_SUBMIT_PER_MINUTE="1000000000", REELS_QUEUE_SLOTS="content=0"
+                Path(tmp) / "data",
+                REELS_API_SUBMIT_PER_MINUTE="1000000000",
+                REELS_API_MAX_QUEUED_PER_USER="1000000000",
+                REELS_QUEUE_SLOTS="content=0",
             ).start()
             token = served.user(USER)
             print(f"reels serve up at {served.url} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

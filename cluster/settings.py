@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     api_max_streams_per_user: int = Field(8, ge=1)
     api_ws_auth_timeout_s: float = Field(3.0, gt=0, le=60)
     api_max_user_priority: int = Field(8, ge=0, le=10)  # admins: up to 10
+    api_max_queued_per_user: int = Field(1000, ge=1)  # an admin may set one user's own (PUT …/admin/users/ID/limits)
+    api_max_render_minutes_per_user: float = Field(120.0, gt=0)
     local_redis_port: int = Field(6399, ge=1, le=65535)  # the redis-server started when REELS_REDIS_URL is unset
 
     coqui_model_path: Path | None = None
@@ -85,6 +87,8 @@ class Settings(BaseSettings):
             max_streams_per_user=self.api_max_streams_per_user,
             ws_auth_timeout_s=self.api_ws_auth_timeout_s,
             max_user_priority=self.api_max_user_priority,
+            max_queued_per_user=self.api_max_queued_per_user,
+            max_render_minutes_per_user=self.api_max_render_minutes_per_user,
         )
 
     def slots(self) -> dict[str, int]:

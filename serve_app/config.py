@@ -21,5 +21,7 @@ class ApiConfig:
     keepalive_s: float = 15.0
     max_streams: int = 160  # live WebSocket + SSE streams per replica (its max_ongoing_requests is 256)
     max_streams_per_user: int = 8
+    max_queued_per_user: int = 1000  # unfinished jobs of one user (the seed's load test queues 1,000 at once)
+    max_render_minutes_per_user: float = 120.0  # minutes of reel one user's unfinished jobs may render
     max_user_priority: int = 8  # the highest priority a user's job may have; admins may use up to 10
     auth_recheck_s: float = 5.0  # how often a live stream checks that its token still works

@@ -74,6 +74,22 @@ class UserStore:
             tx.execute()
         return len(keys)
 
+    def limits(self, user_id: str) -> dict[str, float]:
+        """The user's own quota overrides (admin-set); what is not here is the server's default."""
+        raw = self.r.hmget(f"{self.p}user:{user_id}", "max_queued", "max_render_minutes")
+        return {k: float(v) for k, v in zip(("max_queued", "max_render_minutes"), raw, strict=True) if v is not None}
+
+    def set_limits(self, user_id: str, values: dict[str, float | None]) -> None:
+        """Override the user's quota (None: back to the server's default)."""
+        key = f"{self.p}user:{user_id}"
+        with self.r.pipeline(transaction=True) as tx:
+            for name, value in values.items():
+                if value is None:
+                    tx.hdel(key, name)
+                else:
+                    tx.hset(key, name, value)
+            tx.execute()
+
     def list(self) -> list[dict[str, Any]]:
         out = []
         for uid in sorted(self.r.smembers(f"{self.p}users")):

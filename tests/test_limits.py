@@ -174,3 +174,30 @@ def test_the_top_priorities_are_for_admins(api: Api) -> None:  # noqa: F811
         assert "the highest a user may use" in r.json()["message"]
         assert api.call("POST", f"{API}/tasks/{route}", "root", body).status_code == 202
     assert api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "x", "priority": 8}).status_code == 202
+
+
+def test_one_user_cannot_queue_more_than_their_quota(api: Api) -> None:  # noqa: F811
+    from actors.job_store import JobStore
+
+    # 20 ten-minute reels: 200 minutes of rendering, over the default 120; nothing of the batch is queued.
+    big = {"task_type": "video", "items": [{"topic": f"t{i}", "settings": {"target_seconds": 600}} for i in range(20)]}
+    r = api.call("POST", f"{API}/tasks/submit/batch", "alice", big)
+    assert r.status_code == 429 and r.json()["limit"] == "max_render_minutes", r.text
+    assert "max_render_minutes: " in r.json()["detail"] and "at most 120 min" in r.json()["detail"]
+    assert api.call("GET", f"{API}/tasks", "alice").json()["tasks"] == []
+    # An admin lowers alice's queue cap; bob keeps the default; the cap names itself.
+    r = api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=3", "root")
+    assert r.status_code == 200 and r.json()["max_queued"] == 3, r.text
+    assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=3", "alice").status_code == 403
+    ids = [
+        api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": f"q{i}"}).json()["task_id"] for i in range(3)
+    ]
+    r = api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "one too many"})
+    assert r.status_code == 429 and r.json()["limit"] == "max_queued" and "at most 3" in r.json()["detail"], r.text
+    assert api.call("POST", f"{API}/tasks/submit/content", "bob", {"topic": "bob's"}).status_code == 202
+    # A job that ends frees its room.
+    assert api.call("POST", f"{API}/tasks/cancel/{ids[0]}", "alice").status_code == 200
+    job = JobStore(api.redis_url).get(ids[0])
+    assert job is not None and job.state.value == "REVOKED"
+    assert api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "now there is room"}).status_code == 202
+    assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?reset=true", "root").json()["max_queued"] == 1000

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from actors.quota import QuotaExceeded
 from pipeline.errors import InvalidInputError
 from serve_app.api.bodies import BodyRules
 from serve_app.api.routes import admin, catalog, console, files, health, live, projects, tasks
@@ -66,6 +67,10 @@ def create_app(config: ApiConfig, scaler: Scaler | None = None) -> FastAPI:
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(QuotaExceeded)
+    async def over_quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "limit": exc.limit}, status_code=429)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_: Request, exc: RateLimited) -> JSONResponse:

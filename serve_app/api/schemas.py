@@ -276,3 +276,9 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     redis: bool
     dispatcher: Literal["up", "down", "unknown"]
+
+
+class UserLimits(BaseModel):
+    user: str
+    max_queued: int = Field(description="unfinished jobs (waiting, retrying or running) the user may have at once")
+    max_render_minutes: float = Field(description="minutes of reel the user's unfinished jobs may render")

@@ -15,6 +15,7 @@ from actors.client import JobClient
 from actors.jobs import RUNNING, Job, State
 from actors.maintenance import cleanup_temp_files, performance
 from actors.queues import DEFAULT_SLOTS, QUEUES
+from actors.quota import Quota
 from pipeline.errors import InvalidInputError
 from pipeline.providers import make_engine
 from serve_app.api.schemas import ReelSettings
@@ -94,7 +95,19 @@ class ReelsService:
             raise InvalidInputError(_FIELD_NAMES.get(field, field), e.reason.removeprefix("Value error, ")) from None
         self.check_priority(user, priority)
         self.take_budget(user, 1)
-        return self.jobs.submit(user.id, task_type, params, priority, project=str(project_id or ""))
+        project = str(project_id or "")
+        return self.jobs.submit(user.id, task_type, params, priority, project=project, quota=self.quota(user))
+
+    def quota(self, user: User) -> Quota | None:
+        """What the user may hold at once: their own limits where an admin set them, else the server's. Admins
+        have none."""
+        if user.is_admin:
+            return None
+        own = self.users.limits(user.id)
+        return Quota(
+            max_queued=int(own.get("max_queued", self.config.max_queued_per_user)),
+            max_render_minutes=own.get("max_render_minutes", self.config.max_render_minutes_per_user),
+        )
 
     def check_priority(self, user: User, priority: int) -> None:
         """The top priorities are kept for admins, so no user can queue ahead of everyone's urgent work."""

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request
 
 from actors.queues import QUEUES
 from serve_app.api.deps import AdminUser, Service
-from serve_app.api.schemas import Count, DeadList, DeadTask, ScaleResult, TaskStatus
-from serve_app.api.services import API, ReelsService
+from serve_app.api.schemas import Count, DeadList, DeadTask, ScaleResult, TaskStatus, UserLimits
+from serve_app.api.services import API, NotFound, ReelsService
+from serve_app.users import User
 
 router = APIRouter(prefix=f"{API}/tasks/admin", tags=["admin"])
 QueueName = Annotated[str, Query(pattern="^(" + "|".join(QUEUES) + ")$", description="content, speech, video, gpu …")]
@@ -33,6 +34,37 @@ async def requeue(
     """Requeue dead-lettered tasks that failed within the last `max_age_hours`."""
     n = service.requeue_failed(max_age_hours)
     return Count(count=n, detail=f"requeued {n} failed task(s) from the last {max_age_hours:g} h")
+
+
+@router.put("/users/{user_id}/limits", response_model=UserLimits)
+async def set_user_limits(
+    user_id: str,
+    admin: AdminUser,
+    service: Service,
+    max_queued: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    max_render_minutes: Annotated[float | None, Query(gt=0, le=1_000_000)] = None,
+    reset: Annotated[bool, Query(description="back to the server's defaults")] = False,
+) -> UserLimits:
+    """Set one user's quota: unfinished jobs and minutes of reel queued at once (429 over either)."""
+    if user_id not in {u["user"] for u in service.users.list()}:
+        raise NotFound("user")
+    if reset:
+        service.users.set_limits(user_id, {"max_queued": None, "max_render_minutes": None})
+    given = {"max_queued": max_queued, "max_render_minutes": max_render_minutes}
+    service.users.set_limits(user_id, {k: v for k, v in given.items() if v is not None})
+    return _limits(service, user_id)
+
+
+@router.get("/users/{user_id}/limits", response_model=UserLimits)
+async def user_limits(user_id: str, admin: AdminUser, service: Service) -> UserLimits:
+    """One user's quota as it applies now."""
+    return _limits(service, user_id)
+
+
+def _limits(service: ReelsService, user_id: str) -> UserLimits:
+    quota = service.quota(User(user_id, "user"))
+    assert quota is not None
+    return UserLimits(user=user_id, max_queued=quota.max_queued, max_render_minutes=quota.max_render_minutes)
 
 
 @router.post("/scale", response_model=ScaleResult)

@@ -89,7 +89,7 @@ async def submit_batch(body: BatchSubmit, user: CurrentUser, service: Service) -
         items.append(service.params_for(task_type, settings))
     service.check_priority(user, body.priority)
     service.take_budget(user, len(items))
-    batch_id, jobs = service.jobs.submit_batch(user.id, task_type, items, body.priority)
+    batch_id, jobs = service.jobs.submit_batch(user.id, task_type, items, body.priority, quota=service.quota(user))
     return BatchSubmitted(
         batch_id=batch_id,
         total=len(jobs),
