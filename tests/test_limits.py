@@ -177,27 +177,47 @@ def test_the_top_priorities_are_for_admins(api: Api) -> None:  # noqa: F811
 
 
 def test_one_user_cannot_queue_more_than_their_quota(api: Api) -> None:  # noqa: F811
-    from actors.job_store import JobStore
-
     # 20 ten-minute reels: 200 minutes of rendering, over the default 120; nothing of the batch is queued.
     big = {"task_type": "video", "items": [{"topic": f"t{i}", "settings": {"target_seconds": 600}} for i in range(20)]}
     r = api.call("POST", f"{API}/tasks/submit/batch", "alice", big)
     assert r.status_code == 429 and r.json()["limit"] == "max_render_minutes", r.text
     assert "max_render_minutes: " in r.json()["detail"] and "at most 120 min" in r.json()["detail"]
     assert api.call("GET", f"{API}/tasks", "alice").json()["tasks"] == []
-    # An admin lowers alice's queue cap; bob keeps the default; the cap names itself.
-    r = api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=3", "root")
-    assert r.status_code == 200 and r.json()["max_queued"] == 3, r.text
-    assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=3", "alice").status_code == 403
-    ids = [
-        api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": f"q{i}"}).json()["task_id"] for i in range(3)
-    ]
-    r = api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "one too many"})
-    assert r.status_code == 429 and r.json()["limit"] == "max_queued" and "at most 3" in r.json()["detail"], r.text
-    assert api.call("POST", f"{API}/tasks/submit/content", "bob", {"topic": "bob's"}).status_code == 202
-    # A job that ends frees its room.
-    assert api.call("POST", f"{API}/tasks/cancel/{ids[0]}", "alice").status_code == 200
-    job = JobStore(api.redis_url).get(ids[0])
-    assert job is not None and job.state.value == "REVOKED"
-    assert api.call("POST", f"{API}/tasks/submit/content", "alice", {"topic": "now there is room"}).status_code == 202
+    # An admin lowers alice's queue cap; only an admin may; bob keeps the default.
+    r = api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=1", "root")
+    assert r.status_code == 200 and r.json()["max_queued"] == 1, r.text
+    assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?max_queued=9", "alice").status_code == 403
+    two = {"task_type": "content", "items": [{"topic": "a"}, {"topic": "b"}]}
+    r = api.call("POST", f"{API}/tasks/submit/batch", "alice", two)
+    assert r.status_code == 429 and r.json()["limit"] == "max_queued" and "at most 1" in r.json()["detail"], r.text
+    assert api.call("POST", f"{API}/tasks/submit/batch", "bob", two).status_code == 202
     assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?reset=true", "root").json()["max_queued"] == 1000
+
+
+def test_a_quota_is_reserved_atomically_and_freed_when_a_job_ends(redis_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from actors.job_store import JobStore
+    from actors.jobs import Job, State
+    from actors.quota import Quota, QuotaExceeded
+
+    store = JobStore(redis_url, "unit:")  # a prefix no Dispatcher claims from: the jobs stay where they are put
+    quota = Quota(max_queued=5, max_render_minutes=60)
+
+    def submit(i: int) -> bool:
+        job = Job(Job.new_id(), "u", "generate_content", "content", 5, {"topic": f"x{i}"})
+        try:
+            store.admit("u", [(job.id, 0.0)], quota)
+        except QuotaExceeded:
+            return False
+        store.create(job)
+        return True
+
+    with ThreadPoolExecutor(16) as pool:  # a burst: exactly the cap gets in
+        assert sum(pool.map(submit, range(40))) == 5
+    queued = store.r.zrange("unit:unfinished:u", 0, -1)
+    assert store.cancel(queued[0]) == State.REVOKED.value  # one ends: its room is free again
+    assert submit(99) and not submit(100)
+    with pytest.raises(QuotaExceeded, match="max_render_minutes"):
+        store.admit("v", [("a", 40 * 60.0), ("b", 30 * 60.0)], quota)
+    assert store.r.zcard("unit:unfinished:v") == 0  # all or nothing
