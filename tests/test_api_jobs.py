@@ -85,6 +85,11 @@ def test_workflow_to_a_downloadable_reel_then_an_edited_plan_rerendered(
         r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": edited}, headers=headers)
         assert r.status_code == 422 and r.json()["message"].startswith(f"{field}: "), r.text
         assert limit in r.json()["message"], r.text
+    for path in ("../../../etc/passwd", plan["audio"][0]["path"] + "/../../outputs"):  # relative, out of bounds
+        sneaky = copy.deepcopy(plan)
+        sneaky["audio"][0]["path"] = path
+        r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": sneaky}, headers=headers)
+        assert r.status_code == 422 and r.json()["message"].startswith("plan.audio[0].path"), r.text
     plan["audio"][0]["path"] = "/etc/passwd"  # an edited plan may only use the task's own media
     r = c.post(f"{API}/tasks/{status['task_id']}/rerender", json={"plan": plan}, headers=headers)
     assert r.status_code == 422 and r.json()["message"].startswith("plan.audio[0].path"), r.text

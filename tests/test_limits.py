@@ -192,6 +192,10 @@ def test_one_user_cannot_queue_more_than_their_quota(api: Api) -> None:  # noqa:
     assert r.status_code == 429 and r.json()["limit"] == "max_queued" and "at most 1" in r.json()["detail"], r.text
     assert api.call("POST", f"{API}/tasks/submit/batch", "bob", two).status_code == 202
     assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?reset=true", "root").json()["max_queued"] == 1000
+    for bad in ("max_queued=0", "max_queued=x", "max_render_minutes=-1"):
+        r = api.call("PUT", f"{API}/tasks/admin/users/alice/limits?{bad}", "root")
+        assert r.status_code == 422 and bad.split("=")[0] in r.json()["message"], (bad, r.text)
+    assert api.call("PUT", f"{API}/tasks/admin/users/nobody/limits?max_queued=5", "root").status_code == 404
 
 
 def test_a_quota_is_reserved_atomically_and_freed_when_a_job_ends(redis_url: str) -> None:
