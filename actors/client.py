@@ -48,9 +48,7 @@ class JobClient:
         """Validate, then store the job PENDING; nothing is queued when any check fails (QuotaExceeded when the
         owner's `quota` has no room for it)."""
         job = self._job(owner, task_type, params, priority, project, parent)
-        if quota is not None:
-            self.store.admit(owner, [(job.id, render_seconds(task_type, job.params))], quota)
-        self.store.create(job)
+        self.store.enqueue([job], [render_seconds(task_type, job.params)], quota)
         d = self._dispatcher()
         if d is not None:
             d.wake.remote()
@@ -79,10 +77,7 @@ class JobClient:
                 jobs.append(self._job(owner, task_type, params, priority, "", batch_id))
             except InvalidInputError as e:
                 raise InvalidInputError(f"items[{i}].{e.field}", e.reason) from None
-        if quota is not None:
-            self.store.admit(owner, [(j.id, render_seconds(task_type, j.params)) for j in jobs], quota)
-        for job in jobs:
-            self.store.create(job)
+        self.store.enqueue(jobs, [render_seconds(task_type, j.params) for j in jobs], quota)
         d = self._dispatcher()
         if d is not None:
             d.wake.remote()

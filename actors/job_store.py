@@ -13,17 +13,85 @@ from typing import Any
 import redis
 
 from actors.jobs import Job, State
-from actors.quota import LOST_RESERVATION_S, Quota, QuotaExceeded
+from actors.quota import Quota, QuotaExceeded
 
 # Higher priority first, FIFO within a priority: score = (10 - priority) * 1e12 + sequence number.
 _SCORE = "(10 - tonumber(redis.call('HGET', jk, 'priority'))) * 1e12 + tonumber(redis.call('HGET', jk, 'seq'))"
 
-_CLAIM = """
-local p = ARGV[1]
-local popped = redis.call('ZPOPMIN', p .. 'pending:' .. ARGV[4])
-if #popped == 0 then return false end
-local id = popped[1]
-local jk = p .. 'job:' .. id
+
+# Shared by the scripts below. A user's running places: running_by:<owner> holds the ids of their jobs that run now;
+# running_cap is the most each owner may run (no entry: no cap). A job whose owner is at the cap when the queue
+# reaches it waits in held:<owner> with its score, and goes back in line as a running job of its owner ends.
+# quota:<owner> counts the owner's unfinished jobs and their render seconds; a job's 'counted' field says whether
+# it is still in those counts, so a job leaves them exactly once.
+_OWNER_FNS = """
+local function unhold(p, owner)
+  local cap = tonumber(redis.call('HGET', p .. 'running_cap', owner))
+  local free = 1000
+  if cap then free = cap - redis.call('SCARD', p .. 'running_by:' .. owner) end
+  if free <= 0 then return end
+  local back = redis.call('ZPOPMIN', p .. 'held:' .. owner, free)
+  for i = 1, #back, 2 do
+    local jk = p .. 'job:' .. back[i]
+    if redis.call('HGET', jk, 'state') == 'PENDING' then
+      redis.call('ZADD', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), back[i + 1], back[i])
+      redis.call('HSET', jk, 'status', 'queued')
+    end
+  end
+end
+local function stopped_running(p, jk, id)
+  local owner = redis.call('HGET', jk, 'owner')
+  if redis.call('SREM', p .. 'running_by:' .. owner, id) == 1 then unhold(p, owner) end
+end
+local function ended(p, jk)
+  if redis.call('HGET', jk, 'counted') == '1' then
+    local qk = p .. 'quota:' .. redis.call('HGET', jk, 'owner')
+    redis.call('HSET', jk, 'counted', '0')
+    redis.call('HINCRBY', qk, 'jobs', -1)
+    redis.call('HINCRBYFLOAT', qk, 'secs', -(tonumber(redis.call('HGET', jk, 'quota_s')) or 0))
+  end
+end
+local function counted(p, jk)
+  if redis.call('HGET', jk, 'counted') ~= '1' then
+    local qk = p .. 'quota:' .. redis.call('HGET', jk, 'owner')
+    redis.call('HSET', jk, 'counted', '1')
+    redis.call('HINCRBY', qk, 'jobs', 1)
+    redis.call('HINCRBYFLOAT', qk, 'secs', tonumber(redis.call('HGET', jk, 'quota_s')) or 0)
+  end
+end
+"""
+
+# Take the queue's first job whose owner has a running place free; those whose owner is at the cap are held (at most
+# _HOLDS_PER_CLAIM per call, so one call stays short; the Dispatcher calls again on its next tick).
+_HOLDS_PER_CLAIM = 200
+_CLAIM = (
+    _OWNER_FNS
+    + f"""
+local p, q = ARGV[1], ARGV[4]
+local id, jk
+for _ = 1, {_HOLDS_PER_CLAIM} do
+  local popped = redis.call('ZPOPMIN', p .. 'pending:' .. q)
+  if #popped == 0 then return false end
+  id, jk = popped[1], p .. 'job:' .. popped[1]
+  local owner = redis.call('HGET', jk, 'owner')
+  local rk = p .. 'running_by:' .. owner
+  local cap = tonumber(redis.call('HGET', p .. 'running_cap', owner))
+  if cap and redis.call('SCARD', rk) >= cap then
+    for _, m in ipairs(redis.call('SMEMBERS', rk)) do  -- a place whose job no longer runs is free
+      local s = redis.call('HGET', p .. 'job:' .. m, 'state')
+      if s ~= 'STARTED' and s ~= 'PROGRESS' then redis.call('SREM', rk, m) end
+    end
+  end
+  if cap and redis.call('SCARD', rk) >= cap then
+    redis.call('ZADD', p .. 'held:' .. owner, popped[2], id)
+    redis.call('HSET', jk, 'status', 'waiting: ' .. cap .. ' of your jobs are running, the most you may run at once')
+    id = nil
+  else
+    redis.call('SADD', rk, id)
+    break
+  end
+end
+if not id then return false end
 redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
 redis.call('HSET', jk, 'state', 'STARTED', 'token', ARGV[2], 'started', ARGV[3], 'status', 'started', 'error', '')
 redis.call('HINCRBY', jk, 'attempts', 1)
@@ -37,39 +105,54 @@ redis.call('SADD', p .. 'state:STARTED', id)
 redis.call('SADD', p .. 'running:' .. ARGV[4], id)
 return id
 """
+)
 
-# ARGV: prefix, owner, time, max queued, max render seconds, then id, render seconds pairs. The owner's unfinished
-# jobs (ids in unfinished:<owner>, render seconds in unfinished_s:<owner>) are pruned of finished ones first, so
-# no other script needs to keep them; all or nothing.
-_ADMIT = """
-local p, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local zk, sk = p .. 'unfinished:' .. owner, p .. 'unfinished_s:' .. owner
-local held = redis.call('ZRANGE', zk, 0, -1, 'WITHSCORES')
-local count, secs = 0, 0
-for i = 1, #held, 2 do
-  local id = held[i]
-  local state = redis.call('HGET', p .. 'job:' .. id, 'state')
-  local over = state == 'SUCCESS' or state == 'FAILURE' or state == 'REVOKED'
-  if over or (not state and now - tonumber(held[i + 1]) > tonumber(ARGV[6])) then
-    redis.call('ZREM', zk, id)
-    redis.call('HDEL', sk, id)
-  else
-    count = count + 1
-    secs = secs + (tonumber(redis.call('HGET', sk, id)) or 0)
+# Admit and store jobs of one owner, all or nothing. ARGV: prefix, owner, check quota (1/0), max queued, max render
+# seconds, max running ('' leaves the owner's as it is), then per job: id, its fields as JSON, its render seconds.
+_ENQUEUE = (
+    _OWNER_FNS
+    + """
+local p, owner = ARGV[1], ARGV[2]
+local qk = p .. 'quota:' .. owner
+local n, adding = 0, 0
+for i = 7, #ARGV, 3 do n = n + 1; adding = adding + tonumber(ARGV[i + 2]) end
+if ARGV[3] == '1' then
+  local have = tonumber(redis.call('HGET', qk, 'jobs')) or 0
+  local secs = math.max(0, tonumber(redis.call('HGET', qk, 'secs')) or 0)
+  if have + n > tonumber(ARGV[4]) then return {'max_queued', tostring(have), tostring(n)} end
+  if adding > 0 and secs + adding > tonumber(ARGV[5]) then
+    return {'max_render_minutes', tostring(secs), tostring(adding)}
   end
 end
-local adding, n = 0, 0
-for i = 7, #ARGV, 2 do adding = adding + tonumber(ARGV[i + 1]); n = n + 1 end
-if count + n > tonumber(ARGV[4]) then return {'max_queued', tostring(count), tostring(n)} end
-if adding > 0 and secs + adding > tonumber(ARGV[5]) then
-  return {'max_render_minutes', tostring(secs), tostring(adding)}
+for i = 7, #ARGV, 3 do
+  local id, fields = ARGV[i], cjson.decode(ARGV[i + 1])
+  local jk = p .. 'job:' .. id
+  local seq = redis.call('INCR', p .. 'seq')
+  for k, v in pairs(fields) do redis.call('HSET', jk, k, v) end
+  redis.call('HSET', jk, 'seq', seq, 'quota_s', ARGV[i + 2])
+  counted(p, jk)
+  redis.call('SADD', p .. 'state:' .. fields['state'], id)
+  redis.call('ZADD', p .. 'owner:' .. owner, tonumber(fields['created']), id)
+  redis.call('ZADD', p .. 'pending:' .. fields['queue'], (10 - tonumber(fields['priority'])) * 1e12 + seq, id)
+  redis.call('HINCRBY', p .. 'stats:' .. fields['queue'], 'submitted', 1)
 end
-for i = 7, #ARGV, 2 do
-  redis.call('ZADD', zk, now, ARGV[i])
-  redis.call('HSET', sk, ARGV[i], ARGV[i + 1])
+if ARGV[6] ~= '' then
+  redis.call('HSET', p .. 'running_cap', owner, ARGV[6])
+  unhold(p, owner)
 end
 return {'ok'}
 """
+)
+
+_SET_RUNNING_CAP = (
+    _OWNER_FNS
+    + """
+if ARGV[3] == '' then redis.call('HDEL', ARGV[1] .. 'running_cap', ARGV[2])
+else redis.call('HSET', ARGV[1] .. 'running_cap', ARGV[2], ARGV[3]) end
+unhold(ARGV[1], ARGV[2])
+return true
+"""
+)
 
 _PROGRESS = """
 local jk = KEYS[1]
@@ -84,7 +167,9 @@ return redis.call('HGET', jk, 'owner')
 """
 
 # ARGV: prefix, token, new state, finished time, fields JSON, stats field, dlq (1/0), requeue due time or ''
-_FINISH = """
+_FINISH = (
+    _OWNER_FNS
+    + """
 local p = ARGV[1]
 local jk = KEYS[1]
 if redis.call('HGET', jk, 'token') ~= ARGV[2] then return false end
@@ -97,7 +182,9 @@ redis.call('SADD', p .. 'state:' .. ARGV[3], id)
 redis.call('HSET', jk, 'state', ARGV[3], 'token', '')
 local fields = cjson.decode(ARGV[5])
 for k, v in pairs(fields) do redis.call('HSET', jk, k, v) end
+stopped_running(p, jk, id)
 if ARGV[3] ~= 'RETRY' then
+  ended(p, jk)
   redis.call('HSET', jk, 'finished', ARGV[4])
   redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
   local started = tonumber(redis.call('HGET', jk, 'started')) or tonumber(ARGV[4])
@@ -108,13 +195,17 @@ if ARGV[7] == '1' then redis.call('RPUSH', p .. 'dlq', id) end
 if ARGV[8] ~= '' then redis.call('ZADD', p .. 'delayed', tonumber(ARGV[8]), id) end
 return id
 """
+)
 
 # A workflow stage finished: move the job to its next stage's queue, keeping its place (priority, sequence).
-_ADVANCE = f"""
+_ADVANCE = (
+    _OWNER_FNS
+    + f"""
 local p = ARGV[1]
 local jk = KEYS[1]
 if redis.call('HGET', jk, 'token') ~= ARGV[2] then return false end
 local id = redis.call('HGET', jk, 'id')
+stopped_running(p, jk, id)
 redis.call('SREM', p .. 'running:' .. redis.call('HGET', jk, 'queue'), id)
 redis.call('SREM', p .. 'state:' .. redis.call('HGET', jk, 'state'), id)
 redis.call('SADD', p .. 'state:PENDING', id)
@@ -123,6 +214,7 @@ redis.call('HINCRBY', jk, 'stage_index', 1)
 redis.call('ZADD', p .. 'pending:' .. ARGV[3], {_SCORE}, id)
 return id
 """
+)
 
 _RELEASE = f"""
 local p = ARGV[1]
@@ -138,7 +230,9 @@ return #due
 """
 
 # Put running jobs back in line: all of a queue's (after a restart) or the given ids (orphans of a lost update).
-_REQUEUE_RUNNING = f"""
+_REQUEUE_RUNNING = (
+    _OWNER_FNS
+    + f"""
 local p = ARGV[1]
 local ids = {{}}
 if #ARGV > 2 then
@@ -154,14 +248,18 @@ for _, id in ipairs(ids) do
     redis.call('SADD', p .. 'state:PENDING', id)
     redis.call('HSET', jk, 'state', 'PENDING', 'token', '', 'status', 'requeued: its attempt was lost')
     redis.call('ZADD', p .. 'pending:' .. ARGV[2], {_SCORE}, id)
+    stopped_running(p, jk, id)
     n = n + 1
   end
 end
 return n
 """
+)
 
 # An admin sends a dead job back to its queue with fresh attempts.
-_REQUEUE_DEAD = f"""
+_REQUEUE_DEAD = (
+    _OWNER_FNS
+    + f"""
 local p = ARGV[1]
 local jk = KEYS[1]
 local id = redis.call('HGET', jk, 'id')
@@ -171,11 +269,15 @@ redis.call('SADD', p .. 'state:PENDING', id)
 redis.call('HSET', jk, 'state', 'PENDING', 'attempts', 0, 'stage_attempts', '[]',
            'status', 'requeued from the dead-letter queue',
            'progress', 0, 'error', '', 'token', '', 'finished', 0)
+counted(p, jk)
 redis.call('ZADD', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), {_SCORE}, id)
 return id
 """
+)
 
-_CANCEL = """
+_CANCEL = (
+    _OWNER_FNS
+    + """
 local p = ARGV[1]
 local jk = KEYS[1]
 local state = redis.call('HGET', jk, 'state')
@@ -184,8 +286,10 @@ local id = redis.call('HGET', jk, 'id')
 if state == 'PENDING' or state == 'RETRY' then
   redis.call('ZREM', p .. 'pending:' .. redis.call('HGET', jk, 'queue'), id)
   redis.call('ZREM', p .. 'delayed', id)
+  redis.call('ZREM', p .. 'held:' .. redis.call('HGET', jk, 'owner'), id)
   redis.call('SMOVE', p .. 'state:' .. state, p .. 'state:REVOKED', id)
   redis.call('HSET', jk, 'state', 'REVOKED', 'status', 'cancelled', 'finished', ARGV[2], 'token', '')
+  ended(p, jk)
   return 'REVOKED'
 end
 if state == 'STARTED' or state == 'PROGRESS' then
@@ -194,6 +298,7 @@ if state == 'STARTED' or state == 'PROGRESS' then
 end
 return state
 """
+)
 
 
 class JobStore:
@@ -219,21 +324,30 @@ class JobStore:
         self._requeue = self.r.register_script(_REQUEUE_RUNNING)
         self._cancel = self.r.register_script(_CANCEL)
         self._advance = self.r.register_script(_ADVANCE)
-        self._admit = self.r.register_script(_ADMIT)
+        self._enqueue = self.r.register_script(_ENQUEUE)
+        self._set_running_cap = self.r.register_script(_SET_RUNNING_CAP)
         self._requeue_dead = self.r.register_script(_REQUEUE_DEAD)
 
     def key(self, job_id: str) -> str:
         return f"{self.p}job:{job_id}"
 
-    def admit(self, owner: str, jobs: list[tuple[str, float]], quota: Quota) -> None:
-        """Reserve room for `jobs` (id, render seconds) within the owner's quota, or QuotaExceeded naming the limit;
-        nothing is reserved then."""
-        args: list[Any] = [self.p, owner, time.time(), quota.max_queued, quota.max_render_minutes * 60]
-        args.append(LOST_RESERVATION_S)
-        for job_id, seconds in jobs:
-            args += [job_id, seconds]
-        verdict = self._admit(args=args)
+    def enqueue(self, jobs: list[Job], render_s: list[float] | None = None, quota: Quota | None = None) -> list[Job]:
+        """Store jobs of one owner PENDING in their queues, all or none: with a `quota`, only if the owner's
+        unfinished jobs and their render seconds (`render_s`, one per job) stay within it (else QuotaExceeded naming
+        the limit), and the quota's running cap becomes the owner's."""
+        if not jobs:
+            return jobs
+        owner = jobs[0].owner
+        if any(j.owner != owner for j in jobs):
+            raise ValueError("enqueue takes jobs of one owner")
+        seconds = render_s or [0.0] * len(jobs)
+        args: list[Any] = [self.p, owner, "1" if quota else "0"]
+        args += [quota.max_queued, quota.max_render_minutes * 60, quota.max_running] if quota else [0, 0, ""]
+        for job, secs in zip(jobs, seconds, strict=True):
+            args += [job.id, json.dumps(job.to_redis()), secs]
+        verdict = self._enqueue(args=args)
         if verdict[0] == "max_queued":
+            assert quota is not None
             have, adding = int(verdict[1]), int(verdict[2])
             raise QuotaExceeded(
                 "max_queued",
@@ -241,25 +355,36 @@ class JobStore:
                 "or run at once",
             )
         if verdict[0] == "max_render_minutes":
+            assert quota is not None
             have_min, adding_min = float(verdict[1]) / 60, float(verdict[2]) / 60
             raise QuotaExceeded(
                 "max_render_minutes",
                 f"your unfinished jobs will render {have_min:.1f} min and these {adding_min:.1f} min more; at most "
                 f"{quota.max_render_minutes:g} min may be queued at once",
             )
+        return jobs
 
     def create(self, job: Job) -> Job:
-        seq = int(self.r.incr(f"{self.p}seq"))
-        data = job.to_redis() | {"seq": str(seq)}
-        score = (10 - job.priority) * 1e12 + seq
-        with self.r.pipeline(transaction=True) as tx:
-            tx.hset(self.key(job.id), mapping=data)
-            tx.sadd(f"{self.p}state:{job.state}", job.id)
-            tx.zadd(f"{self.p}owner:{job.owner}", {job.id: job.created})
-            tx.zadd(f"{self.p}pending:{job.queue}", {job.id: score})
-            tx.hincrby(f"{self.p}stats:{job.queue}", "submitted", 1)
-            tx.execute()
-        return job
+        """Store one job PENDING, outside any quota (notebooks, the CLI, tests)."""
+        return self.enqueue([job])[0]
+
+    def set_running_cap(self, owner: str, max_running: int | None) -> None:
+        """The most jobs `owner` may run at once (None: no cap); held jobs go back in line if there is room now."""
+        self._set_running_cap(args=[self.p, owner, "" if max_running is None else max_running])
+
+    def usage(self, owner: str) -> dict[str, float]:
+        """What the owner holds now: unfinished jobs, their render minutes, running jobs, jobs held at the cap."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.hmget(f"{self.p}quota:{owner}", "jobs", "secs")
+            pipe.scard(f"{self.p}running_by:{owner}")
+            pipe.zcard(f"{self.p}held:{owner}")
+            (jobs, secs), running, held = pipe.execute()
+        return {
+            "unfinished": max(0, int(jobs or 0)),
+            "render_minutes": round(max(0.0, float(secs or 0)) / 60, 2),
+            "running": int(running),
+            "held": int(held),
+        }
 
     def get(self, job_id: str) -> Job | None:
         raw = self.r.hgetall(self.key(job_id))

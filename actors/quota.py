@@ -1,5 +1,6 @@
-"""How much of the system one user may hold: unfinished jobs, and minutes of reel still to render. Checked and
-reserved in one Redis script when jobs are submitted, so a burst of submissions can never pass a cap together."""
+"""How much of the system one user may hold: unfinished jobs and minutes of reel still to render (checked and
+counted in one Redis script with the submission, so a burst of submissions can never pass a cap together), and
+jobs running at once (kept by the claim script: the owner's next job waits until one of theirs ends)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 from actors import registry
 
 RENDER_QUEUES = frozenset({"video", "gpu"})
-LOST_RESERVATION_S = 60.0  # a reserved id whose job never appeared (its create failed) is let go after this
 
 
 @dataclass(frozen=True)
 class Quota:
     max_queued: int  # jobs not finished yet (queued, waiting to retry or running)
     max_render_minutes: float  # output minutes of the unfinished jobs that render a reel
+    max_running: int  # jobs running at once; the owner's next ones wait (PENDING, held) until one of these ends
 
 
 class QuotaExceeded(Exception):

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     api_max_user_priority: int = Field(8, ge=0, le=10)  # admins: up to 10
     api_max_queued_per_user: int = Field(1000, ge=1)  # an admin may set one user's own (PUT …/admin/users/ID/limits)
     api_max_render_minutes_per_user: float = Field(120.0, gt=0)
+    api_max_running_per_user: int = Field(32, ge=1)
     local_redis_port: int = Field(6399, ge=1, le=65535)  # the redis-server started when REELS_REDIS_URL is unset
 
     coqui_model_path: Path | None = None
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
             max_user_priority=self.api_max_user_priority,
             max_queued_per_user=self.api_max_queued_per_user,
             max_render_minutes_per_user=self.api_max_render_minutes_per_user,
+            max_running_per_user=self.api_max_running_per_user,
         )
 
     def slots(self) -> dict[str, int]:

@@ -23,5 +23,6 @@ class ApiConfig:
     max_streams_per_user: int = 8
     max_queued_per_user: int = 1000  # unfinished jobs of one user (the seed's load test queues 1,000 at once)
     max_render_minutes_per_user: float = 120.0  # minutes of reel one user's unfinished jobs may render
+    max_running_per_user: int = 32  # jobs of one user running at once; the next wait their turn
     max_user_priority: int = 8  # the highest priority a user's job may have; admins may use up to 10
     auth_recheck_s: float = 5.0  # how often a live stream checks that its token still works

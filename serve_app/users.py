@@ -76,8 +76,9 @@ class UserStore:
 
     def limits(self, user_id: str) -> dict[str, float]:
         """The user's own quota overrides (admin-set); what is not here is the server's default."""
-        raw = self.r.hmget(f"{self.p}user:{user_id}", "max_queued", "max_render_minutes")
-        return {k: float(v) for k, v in zip(("max_queued", "max_render_minutes"), raw, strict=True) if v is not None}
+        names = ("max_queued", "max_render_minutes", "max_running")
+        raw = self.r.hmget(f"{self.p}user:{user_id}", *names)
+        return {k: float(v) for k, v in zip(names, raw, strict=True) if v is not None}
 
     def set_limits(self, user_id: str, values: dict[str, float | None]) -> None:
         """Override the user's quota (None: back to the server's default)."""

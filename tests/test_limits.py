@@ -191,8 +191,13 @@ def test_one_user_cannot_queue_more_than_their_quota(api: Api) -> None:  # noqa:
     r = api.call("POST", f"{API}/tasks/submit/batch", "alice", two)
     assert r.status_code == 429 and r.json()["limit"] == "max_queued" and "at most 1" in r.json()["detail"], r.text
     assert api.call("POST", f"{API}/tasks/submit/batch", "bob", two).status_code == 202
+    r = api.call("PUT", f"{API}/tasks/admin/users/bob/limits?max_running=3", "root")
+    assert r.status_code == 200 and r.json()["max_running"] == 3, r.text
+    held = api.call("GET", f"{API}/tasks/admin/users/bob/limits", "root").json()
+    # bob's two jobs: unfinished until the Dispatcher runs them, never more, and none held under a cap of 3
+    assert held["max_running"] == 3 and held["unfinished"] <= 2 and held["running"] <= 2 and held["held"] == 0, held
     assert api.call("PUT", f"{API}/tasks/admin/users/alice/limits?reset=true", "root").json()["max_queued"] == 1000
-    for bad in ("max_queued=0", "max_queued=x", "max_render_minutes=-1"):
+    for bad in ("max_queued=0", "max_queued=x", "max_render_minutes=-1", "max_running=0"):
         r = api.call("PUT", f"{API}/tasks/admin/users/alice/limits?{bad}", "root")
         assert r.status_code == 422 and bad.split("=")[0] in r.json()["message"], (bad, r.text)
     assert api.call("PUT", f"{API}/tasks/admin/users/nobody/limits?max_queued=5", "root").status_code == 404
@@ -206,22 +211,29 @@ def test_a_quota_is_reserved_atomically_and_freed_when_a_job_ends(redis_url: str
     from actors.quota import Quota, QuotaExceeded
 
     store = JobStore(redis_url, "unit:")  # a prefix no Dispatcher claims from: the jobs stay where they are put
-    quota = Quota(max_queued=5, max_render_minutes=60)
+    quota = Quota(max_queued=5, max_render_minutes=60, max_running=5)
 
-    def submit(i: int) -> bool:
-        job = Job(Job.new_id(), "u", "generate_content", "content", 5, {"topic": f"x{i}"})
+    def submit(i: int, owner: str = "u") -> bool:
+        job = Job(Job.new_id(), owner, "generate_content", "content", 5, {"topic": f"x{i}"})
         try:
-            store.admit("u", [(job.id, 0.0)], quota)
+            store.enqueue([job], [0.0], quota)
         except QuotaExceeded:
             return False
-        store.create(job)
         return True
 
     with ThreadPoolExecutor(16) as pool:  # a burst: exactly the cap gets in
         assert sum(pool.map(submit, range(40))) == 5
-    queued = store.r.zrange("unit:unfinished:u", 0, -1)
+    queued = store.owner_jobs("u")
+    assert len(queued) == 5 and store.usage("u")["unfinished"] == 5
     assert store.cancel(queued[0]) == State.REVOKED.value  # one ends: its room is free again
     assert submit(99) and not submit(100)
+    token = "t"
+    claimed = store.claim("content", token)
+    assert claimed is not None
+    store.finish(claimed, token, State.SUCCESS, stat="completed")  # a job that ran to its end frees its room too
+    assert submit(101) and not submit(102)
+    assert store.usage("u")["unfinished"] == 5
     with pytest.raises(QuotaExceeded, match="max_render_minutes"):
-        store.admit("v", [("a", 40 * 60.0), ("b", 30 * 60.0)], quota)
-    assert store.r.zcard("unit:unfinished:v") == 0  # all or nothing
+        two = [Job(Job.new_id(), "v", "render_video", "video", 5, {}) for _ in range(2)]
+        store.enqueue(two, [40 * 60.0, 30 * 60.0], quota)
+    assert store.owner_jobs("v") == [] and store.pending_count("video") == 0  # all or nothing

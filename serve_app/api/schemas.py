@@ -282,3 +282,8 @@ class UserLimits(BaseModel):
     user: str
     max_queued: int = Field(description="unfinished jobs (waiting, retrying or running) the user may have at once")
     max_render_minutes: float = Field(description="minutes of reel the user's unfinished jobs may render")
+    max_running: int = Field(description="jobs the user may have running at once; the next ones wait their turn")
+    unfinished: int = Field(description="the user's unfinished jobs now")
+    render_minutes: float = Field(description="minutes of reel those jobs will render")
+    running: int = Field(description="the user's jobs running now")
+    held: int = Field(description="jobs whose turn came while the user was at max_running; they wait, in order")

@@ -107,6 +107,7 @@ class ReelsService:
         return Quota(
             max_queued=int(own.get("max_queued", self.config.max_queued_per_user)),
             max_render_minutes=own.get("max_render_minutes", self.config.max_render_minutes_per_user),
+            max_running=int(own.get("max_running", self.config.max_running_per_user)),
         )
 
     def check_priority(self, user: User, priority: int) -> None:

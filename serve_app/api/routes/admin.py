@@ -43,28 +43,38 @@ async def set_user_limits(
     service: Service,
     max_queued: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     max_render_minutes: Annotated[float | None, Query(gt=0, le=1_000_000)] = None,
+    max_running: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     reset: Annotated[bool, Query(description="back to the server's defaults")] = False,
 ) -> UserLimits:
-    """Set one user's quota: unfinished jobs and minutes of reel queued at once (429 over either)."""
+    """Set one user's quota: unfinished jobs and minutes of reel queued at once (429 over either), and jobs running
+    at once (the next wait their turn; a raise lets waiting ones start now)."""
     if user_id not in {u["user"] for u in service.users.list()}:
         raise NotFound("user")
     if reset:
-        service.users.set_limits(user_id, {"max_queued": None, "max_render_minutes": None})
-    given = {"max_queued": max_queued, "max_render_minutes": max_render_minutes}
+        service.users.set_limits(user_id, {"max_queued": None, "max_render_minutes": None, "max_running": None})
+    given = {"max_queued": max_queued, "max_render_minutes": max_render_minutes, "max_running": max_running}
     service.users.set_limits(user_id, {k: v for k, v in given.items() if v is not None})
+    limits = _limits(service, user_id)
+    service.store.set_running_cap(user_id, limits.max_running)
     return _limits(service, user_id)
 
 
 @router.get("/users/{user_id}/limits", response_model=UserLimits)
 async def user_limits(user_id: str, admin: AdminUser, service: Service) -> UserLimits:
-    """One user's quota as it applies now."""
+    """One user's quota as it applies now, and what they hold of it."""
     return _limits(service, user_id)
 
 
 def _limits(service: ReelsService, user_id: str) -> UserLimits:
     quota = service.quota(User(user_id, "user"))
     assert quota is not None
-    return UserLimits(user=user_id, max_queued=quota.max_queued, max_render_minutes=quota.max_render_minutes)
+    return UserLimits(
+        user=user_id,
+        max_queued=quota.max_queued,
+        max_render_minutes=quota.max_render_minutes,
+        max_running=quota.max_running,
+        **service.store.usage(user_id),
+    )
 
 
 @router.post("/scale", response_model=ScaleResult)
