@@ -19,6 +19,18 @@ class Runtime:
     dispatcher: Any
 
 
+def loopback_only() -> None:
+    """A local Ray that heads no cluster listens on 127.0.0.1 only. Ray maps a loopback node address to the
+    machine's own IP on Linux (so that other nodes can reach it), and its servers then listen on every interface;
+    only with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 does it keep 127.0.0.1 as the node address, as on macOS, and bind
+    every server (GCS, raylet, workers, agents, dashboard) there. The constant is read when Ray is imported, so it
+    is set for this process and, through the environment, for the processes this Ray starts."""
+    from ray._private import ray_constants
+
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 def start_ray(
     slots: dict[str, int] | None = None,
     address: str | None = None,
@@ -35,6 +47,7 @@ def start_ray(
         ray.init(address=address, namespace=NAMESPACE)
         return
     resources = {resource(q): float(n) for q, n in {**DEFAULT_SLOTS, **(slots or {})}.items() if n > 0}
+    loopback_only()
     ray.init(
         address="local",
         num_cpus=num_cpus,
