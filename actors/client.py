@@ -81,18 +81,14 @@ class JobClient:
         d = self._dispatcher()
         if d is not None:
             d.wake.remote()
-        with self.store.r.pipeline(transaction=True) as tx:
-            tx.rpush(f"{self.store.p}batch:{batch_id}", *[j.id for j in jobs])
-            tx.set(f"{self.store.p}batch_owner:{batch_id}", owner)
-            tx.execute()
+        self.store.create_batch(batch_id, owner, [j.id for j in jobs])
         return batch_id, jobs
 
     def batch_owner(self, batch_id: str) -> str | None:
-        owner = self.store.r.get(f"{self.store.p}batch_owner:{batch_id}") if len(batch_id) <= 64 else None
-        return str(owner) if owner is not None else None
+        return self.store.batch_owner(batch_id) if len(batch_id) <= 64 else None
 
     def batch_status(self, batch_id: str) -> dict[str, Any]:
-        ids = self.store.r.lrange(f"{self.store.p}batch:{batch_id}", 0, -1)
+        ids = self.store.batch_ids(batch_id)
         jobs = [j for j in (self.store.get(i) for i in ids) if j is not None]
         states: dict[str, int] = {}
         for j in jobs:

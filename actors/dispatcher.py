@@ -215,10 +215,7 @@ class Dispatcher:
             if reason:
                 # Only jobs not yet told this reason: a backlog of thousands must not cost a write per job per second.
                 fresh = [i for i in self.store.pending_ids(q, 200) if self._told.get(i) != reason]
-                with self.store.r.pipeline(transaction=False) as pipe:
-                    for job_id in fresh:
-                        pipe.hset(self.store.key(job_id), "status", reason)
-                    pipe.execute()
+                self.store.set_status(fresh, reason)
                 for job_id in fresh:
                     self._told[job_id] = reason
         if len(self._told) > 10_000:
@@ -237,12 +234,9 @@ class Dispatcher:
             elif elapsed > a.spec.soft_limit_s and not a.soft_sent:
                 a.soft_sent = True
                 a.stop()
-            elif not a.cancelled and self._cancel_requested(a.job_id):
+            elif not a.cancelled and self.store.cancel_requested(a.job_id):
                 a.cancelled = True
                 a.stop()
-
-    def _cancel_requested(self, job_id: str) -> bool:
-        return self.store.r.hget(self.store.key(job_id), "cancel_requested") == "1"
 
     async def _await(self, a: Attempt) -> None:
         try:
@@ -268,16 +262,13 @@ class Dispatcher:
             nxt = stages[job.stage_index + 1]
             self.store.advance(a.job_id, a.token, nxt.queue, merged, f"{a.spec.name} done")
         else:
-            stat = "retry_success" if job.retried else ""
             self.store.finish(
                 a.job_id,
                 a.token,
                 State.SUCCESS,
                 {"result": merged, "progress": "100", "status": "done"},
-                stat="completed",
+                stat=("completed", "retry_success") if job.retried else "completed",
             )
-            if stat:
-                self.store.r.hincrby(f"{self.store.p}stats:{a.queue}", stat, 1)
             self.metrics.job_finished(job.task_type, a.queue, State.SUCCESS)
         self._publish(a.job_id)
 

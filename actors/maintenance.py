@@ -20,6 +20,7 @@ from typing import Any
 from actors.job_store import JobStore
 from actors.jobs import TERMINAL, State
 from actors.queues import QUEUES
+from actors.report_store import ReportStore
 
 log = logging.getLogger("reels.maintenance")
 SCHEDULER_NAME = "reels-scheduler"
@@ -55,7 +56,7 @@ def check_failed_tasks(
     """Write an alert record when the share of failures among tasks finished in the window crosses the threshold."""
     now = now or time.time()
     ids = store.finished_between(now - window_s, now)
-    states = [store.r.hget(store.key(i), "state") for i in ids]
+    states = [state for (state,) in store.fields(ids, "state")]
     failed = sum(s == State.FAILURE for s in states)
     total = sum(s in (State.SUCCESS, State.FAILURE) for s in states)
     if total < schedule.min_sample or failed / total <= schedule.failure_rate_alert:
@@ -68,8 +69,7 @@ def check_failed_tasks(
         "rate": round(failed / total, 3),
         "threshold": schedule.failure_rate_alert,
     }
-    store.r.lpush(f"{store.p}alerts", json.dumps(alert))
-    store.r.ltrim(f"{store.p}alerts", 0, 999)
+    ReportStore(store).push_alert(alert)
     return alert
 
 
@@ -81,7 +81,7 @@ def update_usage_statistics(store: JobStore, now: float | None = None) -> dict[s
             q: {"pending": store.pending_count(q), "active": len(store.running(q)), **store.stats(q)} for q in QUEUES
         },
     }
-    store.r.set(f"{store.p}usage:latest", json.dumps(snapshot))
+    ReportStore(store).save_usage(snapshot)
     return snapshot
 
 
@@ -96,9 +96,9 @@ def generate_daily_report(store: JobStore, day: dt.date) -> dict[str, Any]:
     report = {
         "date": day.isoformat(),
         "task_types": durations_by_type(store, start, start + 86_400),
-        "alerts": store.r.llen(f"{store.p}alerts"),
+        "alerts": ReportStore(store).alert_count(),
     }
-    store.r.set(f"{store.p}reports:{day.isoformat()}", json.dumps(report))
+    ReportStore(store).save_report(day, report)
     return report
 
 
@@ -133,8 +133,7 @@ class Scheduler:
                 if self._due("update_usage_statistics", s.usage_s, now):
                     update_usage_statistics(self.store, now)
                 yesterday = dt.datetime.fromtimestamp(now, dt.UTC).date() - dt.timedelta(days=1)
-                key = f"{self.store.p}reports:{yesterday.isoformat()}"
-                if not self.store.r.exists(key):
+                if ReportStore(self.store).report(yesterday) is None:
                     generate_daily_report(self.store, yesterday)
                     self.runs["generate_daily_report"] = self.runs.get("generate_daily_report", 0) + 1
             except Exception:
@@ -145,11 +144,8 @@ class Scheduler:
 def performance(store: JobStore, window_s: float, now: float | None = None, sample: int = 20_000) -> dict[str, Any]:
     """Throughput, success and retry-success rates and p50/p95 per task type over the last `window_s` seconds."""
     now = now or time.time()
-    ids = list(store.r.zrevrangebyscore(f"{store.p}finished", now, now - window_s, start=0, num=sample))
-    with store.r.pipeline(transaction=False) as pipe:
-        for i in ids:
-            pipe.hmget(store.key(i), "task_type", "state", "execution_time", "stage_attempts")
-        rows = pipe.execute()
+    ids = store.recently_finished(now, window_s, sample)
+    rows = store.fields(ids, "task_type", "state", "execution_time", "stage_attempts")
     samples: dict[str, list[float]] = {}
     failed: dict[str, int] = {}
     succeeded = retried = retried_ok = 0

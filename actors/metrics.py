@@ -51,35 +51,18 @@ class Snapshot:
 def snapshot(store: JobStore) -> Snapshot:
     """The gauges' values, read from Redis in one round trip (two when jobs are running): O(states + queues +
     running jobs), never O(all jobs)."""
-    p = store.p
-    with store.r.pipeline(transaction=False) as pipe:
-        for s in State:
-            pipe.scard(f"{p}state:{s}")
-        for q in QUEUES:
-            pipe.zcard(f"{p}pending:{q}")
-        for q in QUEUES:
-            pipe.smembers(f"{p}running:{q}")
-        pipe.llen(f"{p}dlq")
-        out = pipe.execute()
-    n = len(State)
-    totals, pending = out[:n], out[n : n + len(QUEUES)]
-    running: list[list[str]] = [sorted(ids) for ids in out[n + len(QUEUES) : n + 2 * len(QUEUES)]]
-    jobs = {(str(s), ALL): int(c) for s, c in zip(State, totals, strict=True)}
-    depth = {q: int(c) for q, c in zip(QUEUES, pending, strict=True)}
+    totals, depth, running, dead = store.counts()
+    jobs = {(str(s), ALL): c for s, c in totals.items()}
     for q in QUEUES:
         jobs[(str(State.PENDING), q)] = depth[q]
-    in_progress = [0] * len(QUEUES)
-    busy = [i for i, ids in enumerate(running) if ids]
+    busy = [q for q in QUEUES if running[q]]
+    in_progress = dict.fromkeys(QUEUES, 0)
     if busy:
-        with store.r.pipeline(transaction=False) as pipe:
-            for i in busy:
-                pipe.smismember(f"{p}state:{State.PROGRESS}", running[i])
-            for i, flags in zip(busy, pipe.execute(), strict=True):
-                in_progress[i] = sum(int(f) for f in flags)
-    for i, q in enumerate(QUEUES):
-        jobs[(str(State.PROGRESS), q)] = in_progress[i]
-        jobs[(str(State.STARTED), q)] = len(running[i]) - in_progress[i]
-    return Snapshot(jobs, depth, int(out[-1]))
+        in_progress.update(zip(busy, store.how_many_in_state(State.PROGRESS, [running[q] for q in busy]), strict=True))
+    for q in QUEUES:
+        jobs[(str(State.PROGRESS), q)] = in_progress[q]
+        jobs[(str(State.STARTED), q)] = len(running[q]) - in_progress[q]
+    return Snapshot(jobs, depth, dead)
 
 
 class _Instruments:

@@ -53,9 +53,7 @@ def run_attempt(job_id: str, token: str, config: RuntimeConfig) -> dict[str, Any
         store, job, token, stage.name, (k / len(stages), (k + 1) / len(stages)), config.progress_interval_s
     )
     # Where the attempt runs, for admins (and fault tests that kill it).
-    _with_redis(
-        lambda: store.r.hset(store.key(job_id), mapping={"worker_pid": os.getpid(), "node": socket.gethostname()})
-    )
+    _with_redis(lambda: store.record_worker(job_id, os.getpid(), socket.gethostname()))
     work = Path(config.data_dir) / "work" / job_id
     work.mkdir(parents=True, exist_ok=True)
     try:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 import redis.asyncio as aioredis
 
+from actors.job_store import JobStore
 from tests.served import ServedApp
 from tests.services import free_port
 
@@ -174,7 +175,7 @@ async def ws_latency(
                             break
 
             listener = asyncio.ensure_future(listen())
-            channel = f"reels:progress:{USER}"
+            channel = JobStore(redis_url).channel(USER)
             if await pub.publish(channel, json.dumps({"task_id": "warm", "seq": -1})) < 1:
                 out.error = f"nobody subscribed to {channel}"
                 listener.cancel()

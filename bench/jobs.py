@@ -43,11 +43,8 @@ def drain(client: JobClient, ids: list[str], timeout: float) -> float:
     while left:
         if time.perf_counter() - t0 > timeout:
             raise TimeoutError(f"{len(left)} jobs unfinished after {timeout} s")
-        states = client.store.r.pipeline()
         batch = list(left)[:2000]
-        for i in batch:
-            states.hget(client.store.key(i), "state")
-        for i, st in zip(batch, states.execute(), strict=True):
+        for i, (st,) in zip(batch, client.store.fields(batch, "state"), strict=True):
             if st is None:
                 raise RuntimeError(f"job {i} lost")
             if State(st) in TERMINAL:

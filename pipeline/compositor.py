@@ -95,11 +95,6 @@ def rgb_to_planes(rgb: Tensor) -> Planes:
     return Planes(y, uv)
 
 
-def to_yuv420(frames: Tensor) -> np.ndarray:
-    """(N, 3, H, W) RGB in [0, 1] -> (N, H*3/2, W) uint8 yuv420p planes, BT.709 limited range."""
-    return rgb_to_planes(frames).pack()
-
-
 def _enlarge_into(out: Planes, small: Planes, k: int, rows: tuple[int, int]) -> None:
     """Rows [r0, r1) (even) of `small` (chroma at full resolution) enlarged k times (even) into `out`."""
     _, h, w = out.y.shape

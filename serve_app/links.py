@@ -8,8 +8,10 @@ import secrets
 import time
 from typing import Any
 
+from actors.job_store import PREFIX
 
-def signing_key(r: Any, configured: str | None, prefix: str = "reels:") -> bytes:
+
+def signing_key(r: Any, configured: str | None, prefix: str = PREFIX) -> bytes:
     """The configured secret, or one generated once and kept in Redis (shared by every replica, never in the repo)."""
     if configured:
         return configured.encode()

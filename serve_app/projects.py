@@ -6,9 +6,11 @@ import json
 import time
 from typing import Any
 
+from actors.job_store import PREFIX
+
 
 class ProjectStore:
-    def __init__(self, r: Any, prefix: str = "reels:") -> None:
+    def __init__(self, r: Any, prefix: str = PREFIX) -> None:
         self.r, self.p = r, prefix
 
     def _key(self, owner: str, project_id: int) -> str:

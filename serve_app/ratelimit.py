@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.job_store import PREFIX
+
 # KEYS[1] counter; ARGV: cost, limit, window seconds. Returns {allowed (1/0), seconds until the window resets}.
 _TAKE = """
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -19,7 +21,7 @@ return {1, ttl}
 
 
 class RateLimiter:
-    def __init__(self, r: Any, per_window: int, window_s: int = 60, prefix: str = "reels:") -> None:
+    def __init__(self, r: Any, per_window: int, window_s: int = 60, prefix: str = PREFIX) -> None:
         self.per_window, self.window_s, self.p = per_window, window_s, prefix
         self._take = r.register_script(_TAKE)
 

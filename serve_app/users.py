@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from actors.job_store import PREFIX
 from pipeline.errors import InvalidInputError
 
 Role = Literal["user", "admin"]
@@ -38,7 +39,7 @@ def check_user_id(user_id: str) -> str:
 
 
 class UserStore:
-    def __init__(self, r: Any, prefix: str = "reels:") -> None:
+    def __init__(self, r: Any, prefix: str = PREFIX) -> None:
         self.r, self.p = r, prefix
 
     def create(self, user_id: str, role: Role = "user") -> str:

@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from actors import registry
 from actors.client import JobClient
 from actors.jobs import RUNNING, Job, State
@@ -51,11 +49,11 @@ class ReelsService:
         self.config = config
         self.jobs = JobClient(config.redis_url, config.task_modules)
         self.store = self.jobs.store
-        self.r: Any = self.store.r
-        self.users = UserStore(self.r)
-        self.projects = ProjectStore(self.r)
-        self.limiter = RateLimiter(self.r, config.submit_per_minute)
-        self.links = LinkSigner(signing_key(self.r, config.link_secret), config.link_ttl_s)
+        r = self.store.r  # the API's own stores share the job store's connection and prefix
+        self.users = UserStore(r, self.store.p)
+        self.projects = ProjectStore(r, self.store.p)
+        self.limiter = RateLimiter(r, config.submit_per_minute, prefix=self.store.p)
+        self.links = LinkSigner(signing_key(r, config.link_secret, self.store.p), config.link_ttl_s)
         self.data_dir = Path(config.data_dir).resolve()
 
     # ---- submissions ------------------------------------------------------------------------------------------
@@ -273,16 +271,13 @@ class ReelsService:
 
     def dead(self, offset: int, limit: int) -> tuple[list[Job], int]:
         jobs = [j for j in (self.store.get(i) for i in self.store.dlq(offset, limit)) if j is not None]
-        return jobs, int(self.r.llen(f"{self.store.p}dlq"))
+        return jobs, self.store.dlq_length()
 
     def dead_task(self, task_id: str) -> Job:
         job = self.store.get(task_id) if len(task_id) <= 64 else None
-        if job is None or self.r.lpos(f"{self.store.p}dlq", task_id) is None:
+        if job is None or not self.store.in_dlq(task_id):
             raise NotFound("dead-letter task")
         return job
 
     def healthy_redis(self) -> bool:
-        try:
-            return bool(self.r.ping())
-        except redis.RedisError:
-            return False
+        return self.store.ping()
