@@ -54,8 +54,9 @@ async def set_user_limits(
         service.users.set_limits(user_id, {"max_queued": None, "max_render_minutes": None, "max_running": None})
     given = {"max_queued": max_queued, "max_render_minutes": max_render_minutes, "max_running": max_running}
     service.users.set_limits(user_id, {k: v for k, v in given.items() if v is not None})
-    limits = _limits(service, user_id)
-    service.store.set_running_cap(user_id, limits.max_running)
+    quota = service.quota(User(user_id, "user"))
+    assert quota is not None
+    service.store.set_running_cap(user_id, quota.max_running)  # a raise lets held jobs start now
     return _limits(service, user_id)
 
 
