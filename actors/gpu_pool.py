@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ray
@@ -20,10 +20,10 @@ import torch
 
 from actors.dispatcher import NAMESPACE
 from pipeline.plan import RenderPlan
+from pipeline.progress import Progress
 from pipeline.render import render
 
 POOL_PREFIX = "reels-render-"
-Progress = Callable[[float, str], None]
 
 
 class GpuRenderer:

@@ -14,6 +14,7 @@ from actors.artifacts import ArtifactStore
 from actors.jobs import Job
 from actors.queues import QUEUES
 from pipeline.errors import InvalidInputError
+from pipeline.progress import Progress
 from pipeline.providers import ProviderConfig
 
 BUILTIN_MODULES = ("actors.tasks",)
@@ -37,7 +38,7 @@ class RuntimeConfig:
 @dataclass
 class StageContext:
     job: Job
-    progress: Callable[[float, str], None]
+    progress: Progress
     work_dir: Path
     artifacts: ArtifactStore
     config: RuntimeConfig

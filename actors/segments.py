@@ -4,16 +4,14 @@ bytes (so this works across nodes), and are joined without re-encoding."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import ray
 
 from pipeline.files import atomic_path
 from pipeline.plan import RenderPlan
+from pipeline.progress import Progress
 from pipeline.render import Segment, check_audio, encode_audio, encode_segment, join, render, split_frames
-
-Progress = Callable[[float, str], None]
 
 
 @ray.remote(num_cpus=1, max_retries=2)

@@ -13,14 +13,12 @@ from pipeline import limits
 from pipeline.captions import WordTiming
 from pipeline.content import analyze, hashtags_for, hook_variations
 from pipeline.planner import build_plan, check_script_length
-from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
+from pipeline.platforms import SOCIAL_PLATFORMS, PlatformName, PlatformPreset, get_preset, parse_size
 from pipeline.providers import make_engine, make_writer, speech_pace
 from pipeline.reel import ReelRequest, make_reel, write_sidecars
 from pipeline.render import render
 from pipeline.script import WORDS_PER_MINUTE, Brief, Script
 from pipeline.speech.base import write_wav
-
-Platform = Literal["tiktok", "reels", "shorts", "4k"]
 
 
 def _size(text: str) -> str:
@@ -37,9 +35,9 @@ class Params(BaseModel):
 
 class ContentParams(Params):
     topic: str = Field(min_length=1, max_length=limits.TOPIC_CHARS)
-    target_audience: str = Field("curious viewers", max_length=100)
-    tone: str = Field("energetic", max_length=40)
-    platform: Platform = "tiktok"
+    target_audience: str = Field("curious viewers", max_length=limits.AUDIENCE_CHARS)
+    tone: str = Field("energetic", max_length=limits.TONE_CHARS)
+    platform: PlatformName = "tiktok"
     target_seconds: float = Field(30.0, ge=limits.REEL_SECONDS.lo, le=limits.REEL_SECONDS.hi)
 
     @field_validator("topic")
@@ -54,17 +52,17 @@ class ContentParams(Params):
 
 
 class VariationParams(ContentParams):
-    count: int = Field(3, ge=1, le=10)
+    count: int = Field(3, ge=limits.HOOK_VARIATIONS.lo, le=limits.HOOK_VARIATIONS.hi)
 
 
 class QualityParams(Params):
     script: dict[str, Any] | None = None
     topic: str = Field("", max_length=300)
-    platform: Platform = "tiktok"
+    platform: PlatformName = "tiktok"
 
 
 class SpeechParams(Params):
-    text: str | None = Field(None, max_length=20_000)
+    text: str | None = Field(None, max_length=limits.SPEECH_TEXT_CHARS)
     voice: str | None = None
     rate: float = Field(1.0, ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi)
     engine: Literal["espeak", "coqui", "openai"] | None = None
@@ -85,7 +83,7 @@ class VideoParams(ContentParams):
 
 class OptimizeParams(Params):
     plan: str  # path of a RenderPlan JSON (a finished job's plan artifact)
-    platform: Platform = "tiktok"
+    platform: PlatformName = "tiktok"
     size: Size | None = None
 
 
@@ -114,14 +112,17 @@ def generate_content(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
 
 
 def generate_hashtags(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
-    tags = {name: hashtags_for(p.topic, p.topic, name) for name in PRESETS if name != "4k"}
+    tags = {name: hashtags_for(p.topic, p.topic, name) for name in SOCIAL_PLATFORMS}
     ctx.progress(1.0, "hashtags ready")
     return {"hashtags": tags}
 
 
 def analyze_content_quality(p: QualityParams, ctx: StageContext) -> dict[str, Any]:
     raw = p.script or ctx.inputs.get("script")
-    script = make_writer(ctx.config.providers).write(Brief(p.topic or "untitled")) if raw is None else _script(raw)
+    if raw is None:
+        script = make_writer(ctx.config.providers).write(Brief(p.topic or "untitled"))
+    else:
+        script = Script.from_dict(raw)
     ctx.progress(1.0, "analysed")
     return {"quality": analyze(script, get_preset(p.platform)).to_dict()}
 
@@ -134,22 +135,11 @@ def generate_variations(p: VariationParams, ctx: StageContext) -> dict[str, Any]
     return {"hooks": hooks}
 
 
-def _script(raw: dict[str, Any]) -> Script:
-    return Script(
-        raw["title"],
-        raw["hook"],
-        tuple(raw.get("beats", ())),
-        raw.get("call_to_action", ""),
-        raw.get("description", ""),
-        tuple(raw.get("hashtags", ())),
-    )
-
-
 def generate_speech(p: SpeechParams, ctx: StageContext) -> dict[str, Any]:
     if p.text:
         sentences = [s for s in p.text.replace("\n", " ").split(". ") if s.strip()]
     elif "script" in ctx.inputs:
-        sentences = _script(ctx.inputs["script"]).sentences()
+        sentences = Script.from_dict(ctx.inputs["script"]).sentences()
     else:
         from pipeline.errors import InvalidInputError
 
@@ -159,7 +149,7 @@ def generate_speech(p: SpeechParams, ctx: StageContext) -> dict[str, Any]:
     wav = ctx.work_dir / "narration.wav"
     write_wav(wav, narration.audio, narration.sample_rate)
     audio = ctx.artifacts.put_file(wav, ".wav")
-    words = [{"word": w.word, "start": w.start, "end": w.end} for w in narration.words]
+    words = [w.to_dict() for w in narration.words]
     ctx.progress(1.0, f"{narration.duration:.1f} s of narration")
     return {"narration": str(audio), "words": words, "narration_seconds": narration.duration}
 
@@ -187,8 +177,8 @@ def generate_video(p: VideoParams, ctx: StageContext, on_pool: bool = False) -> 
     out = _outputs(ctx) / "reel.mp4"
     music = p.music if p.advanced else None
     if "narration" in ctx.inputs:  # a workflow's last stage: script and speech are already made
-        script = _script(ctx.inputs["script"])
-        words = [WordTiming(w["word"], w["start"], w["end"]) for w in ctx.inputs["words"]]
+        script = Script.from_dict(ctx.inputs["script"])
+        words = [WordTiming.from_dict(w) for w in ctx.inputs["words"]]
         plan = build_plan(
             p.preset(),
             ctx.inputs["narration"],

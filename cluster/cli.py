@@ -25,6 +25,7 @@ from cluster.settings import Settings
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError, ProviderError, ReelError
 from pipeline.plan import RenderPlan
 from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
+from pipeline.progress import Progress
 from pipeline.providers import make_engine, make_writer
 from pipeline.reel import ReelRequest, Renderer, StageProgress, make_reel, prepare
 from pipeline.render import render
@@ -128,7 +129,7 @@ def _segment_renderer(segments: int, device: str) -> Renderer | None:
 
     start_ray()
 
-    def renderer(plan: RenderPlan, out: Path, report: Callable[[float, str], None]) -> None:
+    def renderer(plan: RenderPlan, out: Path, report: Progress) -> None:
         render_plan(plan, out, segments, report, device)
 
     return renderer

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import InvalidMediaError
 
@@ -16,6 +17,13 @@ class WordTiming:
     word: str
     start: float
     end: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"word": self.word, "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> WordTiming:
+        return cls(str(raw["word"]), float(raw["start"]), float(raw["end"]))
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,7 @@ def load_captions(path: str | Path) -> list[WordTiming]:
 def _parse_json(raw: str) -> list[WordTiming]:
     out = []
     for item in json.loads(raw):
-        w = WordTiming(str(item["word"]), float(item["start"]), float(item["end"]))
+        w = WordTiming.from_dict(item)
         if not w.word.strip() or w.end < w.start or w.start < 0:
             raise ValueError(f"bad word entry {item!r}")
         out.append(w)

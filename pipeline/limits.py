@@ -46,6 +46,10 @@ TRUE_PEAK_DB = Bound(-9, 0, " dB")
 SAFE_MARGIN = Bound(0, 0.45)  # a safe zone's margin, as a fraction of the frame
 SPEECH_RATE = Bound(0.5, 2.0)
 TOPIC_CHARS = 300
+AUDIENCE_CHARS = 100
+TONE_CHARS = 40
+SPEECH_TEXT_CHARS = 20_000  # text given to the speech stage directly
+HOOK_VARIATIONS = Bound(1, 10, integer=True)
 
 # Captions: the style as fractions of the frame, the pages' size.
 CAPTION_SIZE = Bound(0.02, 0.25)  # of the frame width

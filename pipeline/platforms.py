@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, get_args
 
 from pipeline.errors import InvalidInputError
 from pipeline.limits import check_size
@@ -38,6 +39,8 @@ class PlatformPreset:
         return replace(self, width=width, height=height)
 
 
+PlatformName = Literal["tiktok", "reels", "shorts", "4k"]
+
 # Safe zones follow the platforms' published overlay guides (caption/buttons areas), rounded up.
 PRESETS: dict[str, PlatformPreset] = {
     "tiktok": PlatformPreset("tiktok", "TikTok", 1080, 1920, 30, 8000, 192, 600.0, SafeZone(0.07, 0.20, 0.06, 0.12)),
@@ -51,6 +54,10 @@ PRESETS: dict[str, PlatformPreset] = {
         "4k", "Vertical 4K master", 2160, 3840, 30, 40000, 256, 180.0, SafeZone(0.10, 0.20, 0.06, 0.12)
     ),
 }
+
+assert tuple(PRESETS) == get_args(PlatformName), "PlatformName lists the presets"
+# The platforms a reel is published to (the 4K master is an export, not a platform of its own).
+SOCIAL_PLATFORMS = tuple(name for name in PRESETS if name != "4k")
 
 
 def get_preset(name: str) -> PlatformPreset:

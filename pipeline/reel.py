@@ -18,12 +18,11 @@ from pipeline.errors import InvalidInputError, InvalidMediaError, ProviderError
 from pipeline.files import write_text_atomic
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan, check_script_length
-from pipeline.platforms import PRESETS, PlatformPreset
+from pipeline.platforms import PRESETS, SOCIAL_PLATFORMS, PlatformPreset
+from pipeline.progress import Progress, StageProgress
 from pipeline.render import render
 from pipeline.script import Brief, Script, ScriptWriter
 from pipeline.speech.base import SpeechEngine, write_wav
-
-StageProgress = Callable[[str, float, str], None]  # (stage, fraction, status)
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def prepare(
     return script, plan
 
 
-Renderer = Callable[[RenderPlan, Path, Callable[[float, str], None]], object]
+Renderer = Callable[[RenderPlan, Path, Progress], object]
 
 
 def make_reel(
@@ -147,7 +146,7 @@ def write_sidecars(
     write_text_atomic(srt, to_srt(pages))
     write_text_atomic(vtt, to_vtt(pages))
     extras: dict[str, object] = {
-        "platforms": {name: platform_copy(script, topic, p).__dict__ for name, p in PRESETS.items() if name != "4k"},
+        "platforms": {name: platform_copy(script, topic, PRESETS[name]).__dict__ for name in SOCIAL_PLATFORMS},
         "quality": analyze(script, preset).to_dict(),
         "hook_variations": _variations(writer, topic),
     }
@@ -164,7 +163,7 @@ def write_sidecars(
             "srt": srt.name,
             "vtt": vtt.name,
             "pages": len(pages),
-            "words": [{"word": w.word, "start": w.start, "end": w.end} for p in pages for w in p.words],
+            "words": [w.to_dict() for p in pages for w in p.words],
         },
         **extras,
     }

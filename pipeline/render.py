@@ -7,7 +7,7 @@ import itertools
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,8 +24,7 @@ from pipeline.errors import InvalidInputError, RenderCancelled
 from pipeline.files import atomic_path
 from pipeline.fused import preload
 from pipeline.plan import RenderPlan
-
-Progress = Callable[[float, str], None]
+from pipeline.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipeline import limits
 from pipeline.errors import InvalidInputError
@@ -31,6 +31,11 @@ class Brief:
         if len(self.topic) > limits.TOPIC_CHARS:
             raise InvalidInputError("topic", f"{len(self.topic)} characters; at most {limits.TOPIC_CHARS}")
         limits.check_text("topic", self.topic)
+        for name, most in (("audience", limits.AUDIENCE_CHARS), ("tone", limits.TONE_CHARS)):
+            value = getattr(self, name)
+            if len(value) > most:
+                raise InvalidInputError(name, f"{len(value)} characters; at most {most}")
+            limits.check_text(name, value)
         limits.REEL_SECONDS.check("target_seconds", self.target_seconds)
         if not 60.0 <= self.words_per_minute <= 600.0:
             raise InvalidInputError("words_per_minute", f"{self.words_per_minute} is outside 60–600")
@@ -76,6 +81,18 @@ class Script:
             "description": self.description,
             "hashtags": list(self.hashtags),
         }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Script:
+        """The inverse of to_dict (a content stage's output, a stored script artifact)."""
+        return cls(
+            raw["title"],
+            raw["hook"],
+            tuple(raw.get("beats", ())),
+            raw.get("call_to_action", ""),
+            raw.get("description", ""),
+            tuple(raw.get("hashtags", ())),
+        )
 
 
 class ScriptWriter(Protocol):

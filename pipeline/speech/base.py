@@ -13,9 +13,9 @@ import numpy as np
 
 from pipeline.captions import WordTiming
 from pipeline.errors import InvalidMediaError
+from pipeline.progress import Progress
 
 SENTENCE_PAUSE_S = 0.22
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from pipeline import limits
 from pipeline.errors import InvalidInputError
-from pipeline.platforms import parse_size
+from pipeline.platforms import PlatformName, parse_size
 
-Platform = Literal["tiktok", "reels", "shorts", "4k"]
 Priority = Annotated[int, Field(ge=0, le=10, description="0 (lowest) to 10 (highest)")]
 ProjectId = Annotated[int, Field(ge=1, le=2**53, description="one of your projects")]
 Topic = Annotated[str, Field(min_length=1, max_length=limits.TOPIC_CHARS, pattern=r"\S")]
@@ -55,9 +54,9 @@ class Strict(BaseModel):
 class ReelSettings(Strict):
     """Settings a project, a submission's `video_settings` or a batch item's `settings` may carry."""
 
-    platform: Platform | None = None
-    target_audience: str | None = Field(None, max_length=100)
-    tone: str | None = Field(None, max_length=40)
+    platform: PlatformName | None = None
+    target_audience: str | None = Field(None, max_length=limits.AUDIENCE_CHARS)
+    tone: str | None = Field(None, max_length=limits.TONE_CHARS)
     voice_id: VoiceId | None = None
     rate: SpeechRate | None = None
     target_seconds: ReelSeconds | None = None
@@ -67,9 +66,9 @@ class ReelSettings(Strict):
 class ContentSubmit(Strict):
     project_id: ProjectId | None = None
     topic: Topic | None = None
-    target_audience: str | None = Field(None, max_length=100)
-    tone: str | None = Field(None, max_length=40)
-    platform: Platform | None = None
+    target_audience: str | None = Field(None, max_length=limits.AUDIENCE_CHARS)
+    tone: str | None = Field(None, max_length=limits.TONE_CHARS)
+    platform: PlatformName | None = None
     target_seconds: ReelSeconds | None = None
     task: Literal["generate_content", "generate_hashtags", "analyze_content_quality", "generate_variations"] = (
         "generate_content"
@@ -80,8 +79,8 @@ class ContentSubmit(Strict):
 class WorkflowSubmit(Strict):
     project_id: ProjectId | None = None
     topic: Topic | None = None
-    target_audience: str | None = Field(None, max_length=100)
-    platform: Platform | None = None
+    target_audience: str | None = Field(None, max_length=limits.AUDIENCE_CHARS)
+    platform: PlatformName | None = None
     voice_id: VoiceId | None = None
     priority: Priority = 5
     video_settings: ReelSettings = ReelSettings()
@@ -199,7 +198,7 @@ class Performance(BaseModel):
 
 
 class ProjectStyle(Strict):
-    tone: str | None = Field(None, max_length=40)
+    tone: str | None = Field(None, max_length=limits.TONE_CHARS)
     voice_id: VoiceId | None = None
     rate: SpeechRate | None = None
     target_seconds: ReelSeconds | None = None
@@ -208,16 +207,16 @@ class ProjectStyle(Strict):
 class ProjectCreate(Strict):
     topic: Topic
     name: str | None = Field(None, min_length=1, max_length=120)
-    target_audience: str = Field("curious viewers", max_length=100)
-    platform: Platform = "tiktok"
+    target_audience: str = Field("curious viewers", max_length=limits.AUDIENCE_CHARS)
+    platform: PlatformName = "tiktok"
     style: ProjectStyle = ProjectStyle()
 
 
 class ProjectUpdate(Strict):
     topic: Topic | None = None
     name: str | None = Field(None, min_length=1, max_length=120)
-    target_audience: str | None = Field(None, max_length=100)
-    platform: Platform | None = None
+    target_audience: str | None = Field(None, max_length=limits.AUDIENCE_CHARS)
+    platform: PlatformName | None = None
     style: ProjectStyle | None = None
 
 
@@ -226,7 +225,7 @@ class ProjectPublic(BaseModel):
     name: str
     topic: str
     target_audience: str
-    platform: Platform
+    platform: PlatformName
     style: ProjectStyle
     created: float
     updated: float
