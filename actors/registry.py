@@ -57,6 +57,7 @@ class TaskSpec:
     hard_limit_s: float = 3600.0
     num_gpus: float = 0.0
     stages: tuple[str, ...] = ()  # a workflow: these task types run in order, each on its own queue
+    weight: float = 1.0  # as a workflow's stage, its share of the job's progress relative to the others'
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUES:
@@ -66,6 +67,12 @@ class TaskSpec:
 
     def stage_specs(self) -> list[TaskSpec]:
         return [get(s) for s in self.stages] if self.stages else [self]
+
+    def stage_span(self, k: int) -> tuple[float, float]:
+        """The part of the job's progress (0..1) that stage `k` fills."""
+        weights = [s.weight for s in self.stage_specs()]
+        total = sum(weights)
+        return sum(weights[:k]) / total, sum(weights[: k + 1]) / total
 
 
 _REGISTRY: dict[str, TaskSpec] = {}

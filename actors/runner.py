@@ -46,12 +46,10 @@ def run_attempt(job_id: str, token: str, config: RuntimeConfig) -> dict[str, Any
     job = _with_redis(lambda: store.get(job_id))
     if job is None:
         raise InvalidInputError("task_id", f"job {job_id} is not in the store")
-    stages = registry.get(job.task_type).stage_specs()
+    spec = registry.get(job.task_type)
     k = job.stage_index
-    stage = stages[k]
-    channel = ProgressChannel(
-        store, job, token, stage.name, (k / len(stages), (k + 1) / len(stages)), config.progress_interval_s
-    )
+    stage = spec.stage_specs()[k]
+    channel = ProgressChannel(store, job, token, stage.name, spec.stage_span(k), config.progress_interval_s)
     # Where the attempt runs, for admins (and fault tests that kill it).
     _with_redis(lambda: store.record_worker(job_id, os.getpid(), socket.gethostname()))
     work = Path(config.data_dir) / "work" / job_id

@@ -1,17 +1,23 @@
-"""Segment-parallel rendering: frame ranges render as parallel Ray tasks, travel through the object store as
-bytes (so this works across nodes), and are joined without re-encoding."""
+"""Segment runners on Ray: a plan's frame ranges encode as Ray tasks anywhere in the cluster and come back through
+the object store as bytes, so this works across nodes; `runner_for` is the one choice of runner for a render."""
 
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ray
 
-from pipeline.files import atomic_path
+from pipeline.encode import Segment, encode_segment
+from pipeline.errors import RenderCancelled
 from pipeline.plan import RenderPlan
-from pipeline.progress import Progress
-from pipeline.render import Segment, check_audio, encode_audio, encode_segment, join, render, split_frames
+from pipeline.render import InProcess, SegmentJob, SegmentRunner
+
+POLL_S = 0.1  # how often a waiting runner looks at its stop flag
 
 
 @ray.remote(num_cpus=1, max_retries=2)
@@ -22,28 +28,38 @@ def render_segment(plan: RenderPlan, start: int, end: int, device: str) -> bytes
         return path.read_bytes()
 
 
-def render_plan(plan: RenderPlan, out: str | Path, segments: int, progress: Progress, device: str = "cpu") -> None:
-    """Render `plan` to `out`; with segments > 1 and Ray running, the frame ranges render in parallel."""
-    if segments <= 1 or not ray.is_initialized():
-        render(plan, out, device=device, progress=progress)
-        return
-    check_audio(plan)
-    ranges = split_frames(plan.frame_count, segments)
-    plan_ref = ray.put(plan)
-    refs = {render_segment.remote(plan_ref, a, b, device): (a, b) for a, b in ranges}
-    done: dict[tuple[int, int], bytes] = {}
+def collect(refs: dict[Any, SegmentJob], stop: threading.Event) -> list[Segment]:
+    """Wait for segment refs (each yielding the segment's bytes), writing each to its job's path as it arrives;
+    stopped, interrupted or failed, the refs still running are cancelled."""
     pending = list(refs)
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        done[refs[ready[0]]] = ray.get(ready[0])
-        progress(0.95 * len(done) / len(ranges), f"rendered {len(done)}/{len(ranges)} segments")
-    with tempfile.TemporaryDirectory(prefix="reels-join-") as tmp:
-        audio = encode_audio(plan, Path(tmp) / "audio.mp4")
-        segs = []
-        for (a, b), data in sorted(done.items()):
-            path = Path(tmp) / f"seg{a:08d}.mp4"
-            path.write_bytes(data)
-            segs.append(Segment(str(path), a, b))
-        with atomic_path(out) as tmp_out:
-            join(plan, segs, audio, tmp_out)
-    progress(1.0, "done")
+    try:
+        while pending:
+            if stop.is_set():
+                raise RenderCancelled("the render was cancelled")
+            ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+            for ref in ready:
+                job = refs[ref]
+                job.path.write_bytes(ray.get(ref))
+                job.progress(1.0, "segment rendered")
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
+    return [Segment(str(j.path), j.start, j.end) for j in refs.values()]
+
+
+@dataclass(frozen=True)
+class RayTasks:
+    device: str = "cpu"
+    segments: int = 2
+
+    def run(self, plan: RenderPlan, jobs: Sequence[SegmentJob], stop: threading.Event) -> list[Segment]:
+        plan_ref = ray.put(plan)
+        return collect({render_segment.remote(plan_ref, j.start, j.end, self.device): j for j in jobs}, stop)
+
+
+def runner_for(segments: int, device: str = "cpu") -> SegmentRunner:
+    """Segments beyond one encode as Ray tasks when Ray is running; otherwise the render stays in this process."""
+    if segments > 1 and ray.is_initialized():
+        return RayTasks(device, segments)
+    return InProcess(device)

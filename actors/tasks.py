@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from actors.gpu_pool import GpuPool
 from actors.registry import StageContext, TaskSpec, register
+from actors.segments import runner_for
 from pipeline import limits
-from pipeline.captions import WordTiming
+from pipeline.captions import to_srt, to_vtt
 from pipeline.content import analyze, hashtags_for, hook_variations
-from pipeline.planner import build_plan, check_script_length
+from pipeline.errors import InvalidInputError, ScriptTooLongError
+from pipeline.files import write_text_atomic
+from pipeline.plan import OutputSpec, RenderPlan
 from pipeline.platforms import SOCIAL_PLATFORMS, PlatformName, PlatformPreset, get_preset, parse_size
+from pipeline.progress import by_stage, stage_weight
 from pipeline.providers import make_engine, make_writer, speech_pace
-from pipeline.reel import ReelRequest, make_reel, write_sidecars
-from pipeline.render import render
+from pipeline.reel import (
+    ReelRequest,
+    SpokenTrack,
+    check_voice,
+    make_reel,
+    narrate,
+    plan_reel,
+    render_and_export,
+    write_script,
+)
+from pipeline.render import SegmentRunner, render
 from pipeline.script import WORDS_PER_MINUTE, Brief, Script
-from pipeline.speech.base import write_wav
 
 
 def _size(text: str) -> str:
@@ -39,6 +53,7 @@ class ContentParams(Params):
     tone: str = Field("energetic", max_length=limits.TONE_CHARS)
     platform: PlatformName = "tiktok"
     target_seconds: float = Field(30.0, ge=limits.REEL_SECONDS.lo, le=limits.REEL_SECONDS.hi)
+    rate: float = Field(1.0, ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi)  # the pace the script is for
 
     @field_validator("topic")
     @classmethod
@@ -48,7 +63,9 @@ class ContentParams(Params):
         return v
 
     def brief(self, words_per_minute: float = WORDS_PER_MINUTE) -> Brief:
-        return Brief(self.topic, self.target_audience, self.tone, self.target_seconds, words_per_minute)
+        """`words_per_minute`: the narrator's pace at rate 1.0."""
+        pace = words_per_minute * self.rate
+        return Brief(self.topic, self.target_audience, self.tone, self.target_seconds, pace)
 
 
 class VariationParams(ContentParams):
@@ -70,7 +87,6 @@ class SpeechParams(Params):
 
 class VideoParams(ContentParams):
     voice: str | None = None
-    rate: float = Field(1.0, ge=limits.SPEECH_RATE.lo, le=limits.SPEECH_RATE.hi)
     size: Size | None = None  # "WxH" override for previews and tests
     background: str | None = None
     music: str | None = None
@@ -79,6 +95,22 @@ class VideoParams(ContentParams):
     def preset(self) -> PlatformPreset:
         p = get_preset(self.platform)
         return p.at_size(*parse_size(self.size)) if self.size else p
+
+    def music_bed(self) -> str | None:
+        return self.music if self.advanced else None
+
+    def request(self) -> ReelRequest:
+        return ReelRequest(
+            self.topic,
+            self.preset(),
+            self.target_audience,
+            self.tone,
+            self.target_seconds,
+            self.voice,
+            self.rate,
+            self.background,
+            self.music_bed(),
+        )
 
 
 class OptimizeParams(Params):
@@ -102,10 +134,9 @@ def _outputs(ctx: StageContext) -> Path:
 
 
 def generate_content(p: ContentParams, ctx: StageContext) -> dict[str, Any]:
-    ctx.progress(0.05, "writing the script")
     pace = speech_pace(ctx.config.providers)  # the engine the speech stage will use by default
-    script = make_writer(ctx.config.providers).write(p.brief(pace))
-    check_script_length(script, get_preset(p.platform), pace)
+    writer = make_writer(ctx.config.providers)
+    script = write_script(writer, p.brief(pace), get_preset(p.platform), by_stage(ctx.progress, ["script"]))
     path = ctx.artifacts.put_bytes(json.dumps(script.to_dict()).encode(), ".script.json")
     ctx.progress(1.0, f"{script.word_count} words")
     return {"script": script.to_dict(), "script_artifact": str(path)}
@@ -141,124 +172,66 @@ def generate_speech(p: SpeechParams, ctx: StageContext) -> dict[str, Any]:
     elif "script" in ctx.inputs:
         sentences = Script.from_dict(ctx.inputs["script"]).sentences()
     else:
-        from pipeline.errors import InvalidInputError
-
         raise InvalidInputError("params.text", "give the text to speak (or run after generate_content)")
     engine = make_engine(ctx.config.providers, p.engine)
-    narration = engine.synthesize(sentences, p.voice, p.rate, lambda f, s: ctx.progress(0.9 * f, s))
-    wav = ctx.work_dir / "narration.wav"
-    write_wav(wav, narration.audio, narration.sample_rate)
-    audio = ctx.artifacts.put_file(wav, ".wav")
-    words = [w.to_dict() for w in narration.words]
-    ctx.progress(1.0, f"{narration.duration:.1f} s of narration")
-    return {"narration": str(audio), "words": words, "narration_seconds": narration.duration}
+    check_voice(engine, p.voice)
+    progress = by_stage(ctx.progress, ["speech"])
+    track = narrate(sentences, engine, p.voice, p.rate, ctx.work_dir / "narration.wav", progress)
+    stored = dataclasses.replace(track, path=ctx.artifacts.put_file(track.path, ".wav"))
+    ctx.progress(1.0, f"{track.seconds:.1f} s of narration")
+    return stored.to_dict()
 
 
-def _render_into(ctx: StageContext, plan: Any, out: Path, on_pool: bool = False) -> None:
-    from actors.segments import render_plan
-
+def _runner(ctx: StageContext, on_pool: bool = False) -> SegmentRunner:
+    """Where a stage's render encodes its segments: the GPU pool for the 4K master, else as configured."""
     if on_pool:
-        from actors.gpu_pool import render_on_pool
-
         device = "cpu" if ctx.config.allow_gpu_on_cpu else "cuda"
-        report = lambda f, s: ctx.progress(0.1 + 0.85 * f, s)  # noqa: E731
-        render_on_pool(plan, str(out), ctx.config.gpu_segments, report, key=ctx.job.id, device=device)
-        return
-    render_plan(
-        plan,
-        out,
-        ctx.config.render_segments,
-        lambda f, s: ctx.progress(0.1 + 0.85 * f, s),
-        device=ctx.config.providers.device,
-    )
+        return GpuPool(ctx.job.id, device, ctx.config.gpu_segments)
+    return runner_for(ctx.config.render_segments, ctx.config.providers.device)
 
 
 def generate_video(p: VideoParams, ctx: StageContext, on_pool: bool = False) -> dict[str, Any]:
     out = _outputs(ctx) / "reel.mp4"
-    music = p.music if p.advanced else None
-    if "narration" in ctx.inputs:  # a workflow's last stage: script and speech are already made
-        script = Script.from_dict(ctx.inputs["script"])
-        words = [WordTiming.from_dict(w) for w in ctx.inputs["words"]]
-        plan = build_plan(
-            p.preset(),
-            ctx.inputs["narration"],
-            words,
-            ctx.inputs["narration_seconds"],
-            p.background,
-            music,
-            script.title,
-        )
-        _render_into(ctx, plan, out, on_pool)
-        write_sidecars(out, plan, script, p.topic, p.preset(), None)
+    writer, runner = make_writer(ctx.config.providers), _runner(ctx, on_pool)
+    if "narration" in ctx.inputs:  # a workflow's last stage: the script and the speech are made
+        progress = by_stage(ctx.progress, ["plan", "render", "export"])
+        script, track = Script.from_dict(ctx.inputs["script"]), SpokenTrack.from_dict(ctx.inputs)
+        plan = plan_reel(p.preset(), track, p.background, p.music_bed(), script.title, progress)
+        result = render_and_export(plan, script, p.topic, p.preset(), writer, out, runner, progress)
     else:
-        req = ReelRequest(
-            p.topic, p.preset(), p.target_audience, p.tone, p.target_seconds, p.voice, p.rate, p.background, music
-        )
-
-        def report(stage: str, f: float, s: str) -> None:
-            ctx.progress(_share(stage, f), s)
-
-        def renderer(plan: Any, path: Path, _: Any) -> None:
-            _render_into(ctx, plan, path, on_pool)
-
-        writer, engine = make_writer(ctx.config.providers), make_engine(ctx.config.providers)
-        result = make_reel(req, writer, engine, out, progress=report, renderer=renderer)
-        plan = result.plan
+        engine = make_engine(ctx.config.providers)
+        result = make_reel(p.request(), writer, engine, out, runner, by_stage(ctx.progress))
     plan_path = out.with_suffix(".plan.json")
-    plan.save(plan_path)
+    result.plan.save(plan_path)
     return {
         "video": str(out),
-        "srt": str(out.with_suffix(".srt")),
-        "vtt": str(out.with_suffix(".vtt")),
-        "metadata": str(out.with_suffix(".json")),
+        "srt": str(result.srt),
+        "vtt": str(result.vtt),
+        "metadata": str(result.metadata),
         "plan": str(plan_path),
-        "duration": round(plan.frame_count / plan.output.fps, 3),
+        "duration": round(result.duration, 3),
     }
-
-
-_STAGE_SHARE = {
-    "script": (0.0, 0.05),
-    "speech": (0.05, 0.1),
-    "plan": (0.1, 0.1),
-    "render": (0.1, 0.97),
-    "export": (0.97, 1.0),
-}
-
-
-def _share(stage: str, f: float) -> float:
-    lo, hi = _STAGE_SHARE.get(stage, (0.0, 1.0))
-    return lo + (hi - lo) * f
 
 
 def optimize_video_for_platform(p: OptimizeParams, ctx: StageContext) -> dict[str, Any]:
     """Re-render a finished job's plan for another platform's frame size, bitrate cap and safe zone."""
-    import dataclasses
-
-    from pipeline.plan import OutputSpec, RenderPlan
-
     plan = RenderPlan.load(p.plan)
     preset = get_preset(p.platform)
     preset = preset.at_size(*parse_size(p.size)) if p.size else preset
     check = plan.duration + 0.0
     if check > preset.max_duration_s:
-        from pipeline.errors import ScriptTooLongError
-
         raise ScriptTooLongError(preset.name, check, preset.max_duration_s, 0)
     plan = dataclasses.replace(plan, output=OutputSpec.from_preset(preset))
     out = _outputs(ctx) / f"reel-{preset.name}.mp4"
-    render(plan, out, progress=ctx.progress)
+    render(plan, out, _runner(ctx), progress=ctx.progress)
     return {"video": str(out), "platform": preset.name}
 
 
 def render_edited_plan(p: RenderPlanParams, ctx: StageContext) -> dict[str, Any]:
     """Render a user's edited RenderPlan (retimed captions, new style, trimmed layers) with fresh SRT/VTT."""
-    from pipeline.captions import to_srt, to_vtt
-    from pipeline.files import write_text_atomic
-    from pipeline.plan import RenderPlan
-
     plan = RenderPlan.load(p.plan)
     out = _outputs(ctx) / "reel.mp4"
-    _render_into(ctx, plan, out)
+    render(plan, out, _runner(ctx), progress=ctx.progress)
     pages = list(plan.captions.pages)
     write_text_atomic(out.with_suffix(".srt"), to_srt(pages))
     write_text_atomic(out.with_suffix(".vtt"), to_vtt(pages))
@@ -299,14 +272,26 @@ def process_ultra_quality_video(p: VideoParams, ctx: StageContext) -> dict[str, 
 
 
 C, S, V = "content", "speech", "video"
-register(TaskSpec("generate_content", C, ContentParams, generate_content, soft_limit_s=300, hard_limit_s=600))
+# A workflow's stages share its progress as the reel's stages do (pipeline.progress.REEL_STAGES).
+SCRIPT_W, SPEECH_W, VIDEO_W = (
+    stage_weight(["script"]),
+    stage_weight(["speech"]),
+    stage_weight(["plan", "render", "export"]),
+)
+register(
+    TaskSpec(
+        "generate_content", C, ContentParams, generate_content, soft_limit_s=300, hard_limit_s=600, weight=SCRIPT_W
+    )
+)
 register(TaskSpec("generate_hashtags", C, ContentParams, generate_hashtags, soft_limit_s=60, hard_limit_s=120))
 register(
     TaskSpec("analyze_content_quality", C, QualityParams, analyze_content_quality, soft_limit_s=300, hard_limit_s=600)
 )
 register(TaskSpec("generate_variations", C, VariationParams, generate_variations, soft_limit_s=300, hard_limit_s=600))
-register(TaskSpec("generate_speech", S, SpeechParams, generate_speech, soft_limit_s=600, hard_limit_s=1200))
-register(TaskSpec("generate_video", V, VideoParams, generate_video))
+register(
+    TaskSpec("generate_speech", S, SpeechParams, generate_speech, soft_limit_s=600, hard_limit_s=1200, weight=SPEECH_W)
+)
+register(TaskSpec("generate_video", V, VideoParams, generate_video, weight=VIDEO_W))
 register(TaskSpec("generate_advanced_video", V, VideoParams, generate_advanced_video))
 register(TaskSpec("optimize_video_for_platform", V, OptimizeParams, optimize_video_for_platform))
 register(TaskSpec("render_plan", V, RenderPlanParams, render_edited_plan))

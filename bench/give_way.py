@@ -3,10 +3,10 @@
     .venv/bin/python bench/give_way.py [--seconds 10] [--rounds 2]
 
 The renderer composes, decodes ahead and mixes the audio on low-priority threads while x264 encodes (see
-pipeline/background.py). This measures, in one run, x264 encode-only frames/s (the frames of a rendered standard reel,
+pipeline/low_priority.py). This measures, in one run, x264 encode-only frames/s (the frames of a rendered standard reel,
 as bench/render.py's limit) alone, and beside a thread doing 0.18 of a core of plain arithmetic:
 - in 3.3 ms pieces (about one frame's composing) 55 times a second, at nice 19, then at SCHED_IDLE;
-- in the same pieces split into ten of 0.33 ms with a sched_yield between (what pipeline.background.give_way and
+- in the same pieces split into ten of 0.33 ms with a sched_yield between (what pipeline.low_priority.give_way and
   the frame kernels do).
 Rows alternate within each round; the table gives each row's median over the rounds.
 """

@@ -5,7 +5,7 @@
 Builds the standard reel (bench/render.py) at 4K, composes the same frames on every device present ("cpu", and
 "cuda" when torch sees a GPU), compares them (max and mean absolute difference of the 8-bit planes, PSNR), times
 each effect at full size (ms/frame, batch 8 on the GPU, 1 on the CPU), then renders the whole plan with
-`pipeline.render.render(..., parallel=True)` exactly as the pool's actor does (compose on the device, the segments'
+`pipeline.render.render(..., Threads(device, n))` exactly as the pool's actor does (compose on the device, the segments'
 x264 encoders on the CPU cores). Without a GPU it prints the CPU rows and says so: run it again where one is.
 """
 
@@ -29,7 +29,7 @@ from render import make_plan
 from pipeline.compositor import Compositor
 from pipeline.effects import make_effect
 from pipeline.effects.compose import blur_fill
-from pipeline.render import render
+from pipeline.render import Threads, render
 
 
 def sync(device: str) -> None:
@@ -108,7 +108,7 @@ def main() -> int:
             print("|---|---:|---:|")
             for d in devices:
                 t0 = time.perf_counter()
-                render(plan, Path(tmp) / f"{d}.mp4", d, args.segments, parallel=True)
+                render(plan, Path(tmp) / f"{d}.mp4", Threads(d, args.segments))
                 s = time.perf_counter() - t0
                 print(f"| {d} | {s:.1f} | {plan.frame_count / s:.2f} |")
     return 0

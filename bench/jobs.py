@@ -23,9 +23,10 @@ from actors.client import JobClient
 from actors.jobs import TERMINAL, State
 from actors.queues import DEFAULT_SLOTS
 from actors.registry import RuntimeConfig
-from actors.segments import render_plan
+from actors.segments import runner_for
 from cluster.redis_local import LocalRedis
 from cluster.runtime import start_dispatcher, start_ray
+from pipeline.render import render
 
 LIGHT = ("generate_hashtags", {"topic": "How volcanoes erupt"})
 
@@ -105,7 +106,7 @@ def segment_speedup(seconds: float) -> dict[int, float]:
     out = {}
     for segs in (1, 2, 4):
         t0 = time.perf_counter()
-        render_plan(plan, tmp / f"s{segs}.mp4", segs, lambda f, s: None)
+        render(plan, tmp / f"s{segs}.mp4", runner_for(segs))
         out[segs] = plan.frame_count / (time.perf_counter() - t0)
     return out
 

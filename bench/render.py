@@ -48,12 +48,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pipeline.render as render_module  # noqa: E402
+import pipeline.encode as encode_module  # noqa: E402
 from pipeline.captions import WordTiming  # noqa: E402
 from pipeline.plan import RenderPlan  # noqa: E402
 from pipeline.planner import build_plan  # noqa: E402
 from pipeline.platforms import get_preset  # noqa: E402
-from pipeline.render import encode_audio, render  # noqa: E402
+from pipeline.render import InProcess, render  # noqa: E402
+from pipeline.soundtrack import encode_audio  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / ".peer"
 PEER_VENV = PEER_DIR / "venv"
@@ -196,7 +197,7 @@ def make_plan(tmp: Path, seconds: float, width: int, height: int, clip_seconds: 
 
 
 def encoder_options(plan: RenderPlan) -> dict[str, str]:
-    return dict(render_module.video_options(plan))
+    return dict(encode_module.video_options(plan))
 
 
 def decode_frames(path: Path) -> list[av.VideoFrame]:
@@ -437,7 +438,7 @@ def main() -> int:
             wait_quiet(args.wait_quiet)
             with Others() as others[f"ours #{r + 1}"]:
                 t0 = time.perf_counter()
-                render(plan, ours_out, segments=args.segments)
+                render(plan, ours_out, InProcess(segments=args.segments))
                 ours_s = time.perf_counter() - t0
             frames = decode_frames(ours_out)
             assert len(frames) == n, f"our output holds {len(frames)} frames, the plan {n}"
@@ -509,7 +510,7 @@ def main() -> int:
 
         if args.profile:
             prof = cProfile.Profile()
-            prof.runcall(render, plan, tmp / "profiled.mp4", segments=args.segments)
+            prof.runcall(render, plan, tmp / "profiled.mp4", InProcess(segments=args.segments))
             prof.dump_stats(args.profile)
             buf = io.StringIO()
             stats = pstats.Stats(prof, stream=buf)

@@ -25,10 +25,10 @@ from cluster.settings import Settings
 from pipeline.errors import InvalidInputError, InvalidMediaError, MissingToolError, ProviderError, ReelError
 from pipeline.plan import RenderPlan
 from pipeline.platforms import PRESETS, PlatformPreset, get_preset, parse_size
-from pipeline.progress import Progress
+from pipeline.progress import StageProgress
 from pipeline.providers import make_engine, make_writer
-from pipeline.reel import ReelRequest, Renderer, StageProgress, make_reel, prepare
-from pipeline.render import render
+from pipeline.reel import ReelRequest, make_reel, prepare
+from pipeline.render import InProcess, SegmentRunner, render
 
 STAGES = ("script", "speech", "plan", "render", "export")
 EXIT_BAD_INPUT, EXIT_PROVIDER, EXIT_MISSING_TOOL, EXIT_INTERNAL = 2, 3, 4, 1
@@ -102,9 +102,7 @@ def cmd_make(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     device = args.device or settings.device
     segments = args.segments or settings.render_segments
     with stage_bars(not args.json) as progress:
-        result = make_reel(
-            req, writer, engine, out, device=device, progress=progress, renderer=_segment_renderer(segments, device)
-        )
+        result = make_reel(req, writer, engine, out, _runner(segments, device), progress)
     o = result.plan.output
     return {
         "video": str(result.video),
@@ -120,19 +118,16 @@ def cmd_make(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _segment_renderer(segments: int, device: str) -> Renderer | None:
-    """segments > 1: frame ranges render in parallel on a local Ray (issue 3's segment-parallel render)."""
+def _runner(segments: int, device: str) -> SegmentRunner:
+    """segments > 1: frame ranges render in parallel as Ray tasks, on a local Ray started for them. Ray is imported
+    only then: importing it would add over half a second to every other command."""
     if segments <= 1:
-        return None
-    from actors.segments import render_plan
+        return InProcess(device)
+    from actors.segments import runner_for
     from cluster.runtime import start_ray
 
     start_ray()
-
-    def renderer(plan: RenderPlan, out: Path, report: Progress) -> None:
-        render_plan(plan, out, segments, report, device)
-
-    return renderer
+    return runner_for(segments, device)
 
 
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -158,17 +153,9 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if not Path(track.path).is_file():
             raise InvalidMediaError(track.path, f"{track.role} audio referenced by the plan is missing")
     out = Path(args.output) if args.output else Path(args.plan).with_suffix(".mp4")
-    device = args.device or settings.device
-    parallel = _segment_renderer(args.segments or settings.render_segments, device)
+    runner = _runner(args.segments or settings.render_segments, args.device or settings.device)
     with stage_bars(not args.json) as progress:
-
-        def report(f: float, s: str) -> None:
-            progress("render", f, s)
-
-        if parallel is None:
-            render(plan, out, device=device, progress=report)
-        else:
-            parallel(plan, out, report)
+        render(plan, out, runner, progress=lambda f, s: progress("render", f, s))
     return {
         "video": str(out),
         "frames": plan.frame_count,

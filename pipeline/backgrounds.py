@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pipeline.background import give_way
 from pipeline.errors import InvalidMediaError
 from pipeline.files import require_media_file
+from pipeline.low_priority import give_way
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"})
 

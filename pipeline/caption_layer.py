@@ -12,9 +12,9 @@ import torch
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 from torch import Tensor
 
-from pipeline.background import give_way
 from pipeline.captions import CaptionPage
 from pipeline.errors import InvalidInputError
+from pipeline.low_priority import give_way
 from pipeline.plan import CaptionStyle
 from pipeline.platforms import SafeZone
 

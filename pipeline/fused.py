@@ -26,8 +26,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from pipeline.background import Background
 from pipeline.effects.compose import BACKDROP_BLUR, BACKDROP_DIM, BACKDROP_SCALE, cover_box, enlarge_source, small_size
+from pipeline.low_priority import Background
 
 _F32 = np.float32
 
@@ -47,7 +47,7 @@ _give_way = cast(Callable[[], int], _sched_yield)  # as kernels call it (the sam
 
 
 # Kernels hand the CPU to any thread waiting for it about every this many values (~0.1 ms) when asked to: see
-# pipeline.background.give_way, which this is from inside a kernel.
+# pipeline.low_priority.give_way, which this is from inside a kernel.
 GIVE_WAY = 1 << 17
 
 

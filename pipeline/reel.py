@@ -1,27 +1,28 @@
-"""One reel end to end on this process: brief -> script -> narration -> plan -> MP4 + SRT + VTT + metadata."""
+"""The reel pipeline, stage by stage: write the script, narrate it (or take a voiceover), plan, render, export.
+
+`make_reel` runs every stage in this process (`reels make`, the single-stage video tasks); a workflow runs the same
+functions as its content, speech and video stages, one Ray task each, so both make the same plan and the same
+files from the same inputs.
+"""
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from pipeline import limits
-from pipeline.audio import load_audio
-from pipeline.captions import WordTiming, load_captions, to_srt, to_vtt
-from pipeline.content import analyze, hook_variations, platform_copy
-from pipeline.errors import InvalidInputError, InvalidMediaError, ProviderError
-from pipeline.files import write_text_atomic
+from pipeline.audio import MIX_RATE, load_audio
+from pipeline.captions import WordTiming, load_captions
+from pipeline.errors import InvalidInputError, InvalidMediaError
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan, check_script_length
-from pipeline.platforms import PRESETS, SOCIAL_PLATFORMS, PlatformPreset
-from pipeline.progress import Progress, StageProgress
-from pipeline.render import render
+from pipeline.platforms import PlatformPreset
+from pipeline.progress import StageProgress
+from pipeline.render import SegmentRunner, render
 from pipeline.script import Brief, Script, ScriptWriter
+from pipeline.sidecars import write_sidecars
 from pipeline.speech.base import SpeechEngine, write_wav
 
 
@@ -49,6 +50,30 @@ class ReelRequest:
             if value is not None and not Path(value).exists():
                 raise InvalidMediaError(str(value), f"{name}: no such file or folder")
 
+    def brief(self, words_per_minute: float) -> Brief:
+        """What the writer gets; `words_per_minute`: the narrator's pace at rate 1.0."""
+        return Brief(self.topic, self.audience, self.tone, self.target_seconds, words_per_minute * self.rate)
+
+
+@dataclass(frozen=True)
+class SpokenTrack:
+    """The narration on disk with its word timings: what the speech stage hands to the video stage."""
+
+    path: Path
+    words: list[WordTiming]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "narration": str(self.path),
+            "words": [w.to_dict() for w in self.words],
+            "narration_seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> SpokenTrack:
+        return cls(Path(raw["narration"]), [WordTiming.from_dict(w) for w in raw["words"]], raw["narration_seconds"])
+
 
 @dataclass
 class ReelResult:
@@ -66,48 +91,103 @@ def _noop(stage: str, fraction: float, status: str) -> None:
     return None
 
 
-def voiceover_script(topic: str, words: list[WordTiming]) -> Script:
-    text = " ".join(w.word for w in words)
-    return Script(title=topic.strip(), hook=text, beats=())
+def write_script(writer: ScriptWriter, brief: Brief, preset: PlatformPreset, progress: StageProgress = _noop) -> Script:
+    """The script for `brief`, refused before any speech when it cannot fit the platform at the brief's pace."""
+    progress("script", 0.0, "writing the script")
+    script = writer.write(brief)
+    check_script_length(script, preset, brief.words_per_minute)
+    progress("script", 1.0, f"{script.word_count} words")
+    return script
+
+
+def check_voice(engine: SpeechEngine, voice: str | None) -> None:
+    """Before any stage runs: a voice the engine does not have fails here, not after the script is written."""
+    if voice is not None and voice not in {v.id for v in engine.voices()}:
+        raise InvalidInputError("voice", f"unknown {engine.name} voice {voice!r} (see `reels voices`)")
+
+
+def narrate(
+    sentences: list[str],
+    engine: SpeechEngine,
+    voice: str | None,
+    rate: float,
+    path: Path,
+    progress: StageProgress = _noop,
+) -> SpokenTrack:
+    """The sentences spoken into the WAV `path`, with each word's timing (the voice checked with check_voice)."""
+    narration = engine.synthesize(sentences, voice, rate, lambda f, s: progress("speech", f, s))
+    if narration.duration <= 0:
+        raise InvalidInputError("script", "the speech engine produced no audio")
+    write_wav(path, narration.audio, narration.sample_rate)
+    return SpokenTrack(path, narration.words, narration.duration)
+
+
+def take_voiceover(
+    topic: str, voiceover: str, captions: str, progress: StageProgress = _noop
+) -> tuple[Script, SpokenTrack]:
+    """A recorded voiceover and its captions in place of the script and speech stages."""
+    words = load_captions(captions)
+    seconds = len(load_audio(voiceover)) / MIX_RATE
+    if words[-1].end > seconds + 0.5:
+        raise InvalidMediaError(
+            captions, f"captions run to {words[-1].end:.1f} s but the voiceover is {seconds:.1f} s long"
+        )
+    script = Script(title=topic.strip(), hook=" ".join(w.word for w in words), beats=())
+    progress("script", 1.0, "using the voiceover's captions")
+    progress("speech", 1.0, "using the voiceover")
+    return script, SpokenTrack(Path(voiceover), words, seconds)
+
+
+def plan_reel(
+    preset: PlatformPreset,
+    track: SpokenTrack,
+    background: str | None,
+    music: str | None,
+    title: str,
+    progress: StageProgress = _noop,
+) -> RenderPlan:
+    plan = build_plan(preset, track.path, track.words, track.seconds, background, music, title)
+    progress("plan", 1.0, f"{plan.frame_count} frames")
+    return plan
 
 
 def prepare(
     req: ReelRequest, writer: ScriptWriter, engine: SpeechEngine, work: Path, progress: StageProgress = _noop
 ) -> tuple[Script, RenderPlan]:
-    """Everything before rendering; cheap compared with the render, and fails early on bad input."""
+    """Every stage before the render; cheap compared with it, and fails early on bad input."""
     if req.voiceover is not None and req.captions is not None:
-        words = load_captions(req.captions)
-        audio = load_audio(req.voiceover)
-        seconds = len(audio) / 48_000
-        if words[-1].end > seconds + 0.5:
-            raise InvalidMediaError(
-                req.captions,
-                f"captions run to {words[-1].end:.1f} s but the voiceover is {seconds:.1f} s long",
-            )
-        script = voiceover_script(req.topic, words)
-        narration_path: Path = Path(req.voiceover)
-        progress("script", 1.0, "using the voiceover's captions")
-        progress("speech", 1.0, "using the voiceover")
+        script, track = take_voiceover(req.topic, req.voiceover, req.captions, progress)
     else:
-        if req.voice is not None and req.voice not in {v.id for v in engine.voices()}:
-            raise InvalidInputError("voice", f"unknown {engine.name} voice {req.voice!r} (see `reels voices`)")
-        progress("script", 0.0, "writing the script")
-        pace = engine.words_per_minute * req.rate
-        script = writer.write(Brief(req.topic, req.audience, req.tone, req.target_seconds, pace))
-        check_script_length(script, req.preset, pace)
-        progress("script", 1.0, f"{script.word_count} words")
-        narration = engine.synthesize(script.sentences(), req.voice, req.rate, lambda f, s: progress("speech", f, s))
-        if narration.duration <= 0:
-            raise InvalidInputError("script", "the speech engine produced no audio")
-        narration_path = work / "narration.wav"
-        write_wav(narration_path, narration.audio, narration.sample_rate)
-        words, seconds = narration.words, narration.duration
-    plan = build_plan(req.preset, narration_path, words, seconds, req.background, req.music, script.title)
-    progress("plan", 1.0, f"{plan.frame_count} frames")
-    return script, plan
+        check_voice(engine, req.voice)
+        script = write_script(writer, req.brief(engine.words_per_minute), req.preset, progress)
+        track = narrate(script.sentences(), engine, req.voice, req.rate, work / "narration.wav", progress)
+    return script, plan_reel(req.preset, track, req.background, req.music, script.title, progress)
 
 
-Renderer = Callable[[RenderPlan, Path, Progress], object]
+def render_and_export(
+    plan: RenderPlan,
+    script: Script,
+    topic: str,
+    preset: PlatformPreset,
+    writer: ScriptWriter | None,
+    out: Path,
+    runner: SegmentRunner | None = None,
+    progress: StageProgress = _noop,
+) -> ReelResult:
+    """The video stage's end: the MP4, then its captions and metadata beside it."""
+    render(plan, out, runner, progress=lambda f, s: progress("render", f, s))
+    files = write_sidecars(out, plan, script, topic, preset, writer)
+    progress("export", 1.0, "done")
+    duration = plan.frame_count / plan.output.fps
+    return ReelResult(out, files.srt, files.vtt, files.metadata, plan, script, duration, files.extras)
+
+
+def check_output(output: str | Path) -> Path:
+    out = Path(output)
+    if out.suffix.lower() != ".mp4":
+        raise InvalidInputError("--output", f"{out} must end in .mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def make_reel(
@@ -115,74 +195,11 @@ def make_reel(
     writer: ScriptWriter,
     engine: SpeechEngine,
     output: str | Path,
-    device: str = "cpu",
-    segments: int = 1,
+    runner: SegmentRunner | None = None,
     progress: StageProgress = _noop,
-    renderer: Renderer | None = None,
 ) -> ReelResult:
-    """`renderer` replaces the in-process render (the Ray layer passes a segment-parallel one)."""
-    out = Path(output)
-    if out.suffix.lower() != ".mp4":
-        raise InvalidInputError("--output", f"{out} must end in .mp4")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Every stage in this process; `runner` encodes the render's segments (default: here, on the CPU)."""
+    out = check_output(output)
     with tempfile.TemporaryDirectory(prefix="reels-make-") as tmp:
         script, plan = prepare(req, writer, engine, Path(tmp), progress)
-        report = lambda f, s: progress("render", f, s)  # noqa: E731
-        if renderer is None:
-            render(plan, out, device=device, segments=segments, progress=report)
-        else:
-            renderer(plan, out, report)
-    srt, vtt, meta, extras = write_sidecars(out, plan, script, req.topic, req.preset, writer)
-    progress("export", 1.0, "done")
-    return ReelResult(out, srt, vtt, meta, plan, script, plan.frame_count / plan.output.fps, extras)
-
-
-def write_sidecars(
-    out: Path, plan: RenderPlan, script: Script, topic: str, preset: PlatformPreset, writer: ScriptWriter | None
-) -> tuple[Path, Path, Path, dict[str, object]]:
-    """SRT, VTT and the metadata JSON beside a rendered video."""
-    pages = list(plan.captions.pages)
-    srt, vtt, meta = out.with_suffix(".srt"), out.with_suffix(".vtt"), out.with_suffix(".json")
-    write_text_atomic(srt, to_srt(pages))
-    write_text_atomic(vtt, to_vtt(pages))
-    extras: dict[str, object] = {
-        "platforms": {name: platform_copy(script, topic, PRESETS[name]).__dict__ for name in SOCIAL_PLATFORMS},
-        "quality": analyze(script, preset).to_dict(),
-        "hook_variations": _variations(writer, topic),
-    }
-    metadata = {
-        "topic": topic,
-        "platform": preset.name,
-        "video": out.name,
-        "width": plan.output.width,
-        "height": plan.output.height,
-        "fps": plan.output.fps,
-        "duration": round(plan.frame_count / plan.output.fps, 3),
-        "script": script.to_dict(),
-        "captions": {
-            "srt": srt.name,
-            "vtt": vtt.name,
-            "pages": len(pages),
-            "words": [w.to_dict() for p in pages for w in p.words],
-        },
-        **extras,
-    }
-    write_text_atomic(meta, json.dumps(metadata, indent=2, default=_json_default))
-    return srt, vtt, meta, extras
-
-
-def _variations(writer: ScriptWriter | None, topic: str) -> list[str]:
-    """A/B hooks from the writer when it can make them (the LLM), offline heuristics otherwise."""
-    make = getattr(writer, "hook_variations", None)
-    if callable(make):
-        try:
-            return list(make(topic, 3))
-        except ProviderError:
-            pass  # the video is already made; extras fall back to the offline heuristics, not fail the reel
-    return hook_variations(topic)
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, tuple | np.ndarray):
-        return list(o)
-    raise TypeError(type(o).__name__)
+        return render_and_export(plan, script, req.topic, req.preset, writer, out, runner, progress)

@@ -12,7 +12,7 @@ import pytest
 import ray
 
 from actors.dispatcher import NAMESPACE
-from actors.gpu_pool import POOL_PREFIX, render_on_pool, renderer
+from actors.gpu_pool import POOL_PREFIX, GpuPool, renderer
 from pipeline.captions import WordTiming
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
@@ -34,7 +34,7 @@ def test_pool_renders_segments_in_parallel_and_streams_progress(
     )
     seen: list[tuple[float, str]] = []
     out = tmp_path / "pool.mp4"
-    render_on_pool(plan, str(out), 3, lambda f, s: seen.append((f, s)), key="job-1", device="cpu")
+    render(plan, out, GpuPool("job-1", "cpu", 3), progress=lambda f, s: seen.append((f, s)))
     v = stream(ffprobe(out), "video")
     assert (v["codec_name"], v["width"], v["height"]) == ("h264", 180, 320)
     assert int(v["nb_read_frames"]) == plan.frame_count
@@ -48,17 +48,19 @@ def test_pool_renders_segments_in_parallel_and_streams_progress(
         assert np.abs(a[i].astype(int) - b[i].astype(int)).mean() < 3.0
     # The actor stays up between jobs (warm) and counts what it rendered.
     actor: Any = ray.get_actor(f"{POOL_PREFIX}cpu-0", namespace=NAMESPACE)
-    render_on_pool(plan, str(tmp_path / "again.mp4"), 2, lambda f, s: None, device="cpu")
+    render(plan, tmp_path / "again.mp4", GpuPool("", "cpu", 2))
     state = ray.get(actor.ping.remote())
     assert state["device"] == "cpu" and state["rendered"] >= 2
 
 
 def test_pool_errors_reach_the_caller(ray_local: None, tmp_path: Path, landscape_clip: Path) -> None:
     narration = make_tone(tmp_path / "n.wav", seconds=1.0)
-    plan = build_plan(get_preset("reels").at_size(90, 160), narration, WORDS[:2], 1.0, str(landscape_clip))
-    narration.unlink()  # the audio track is gone by the time the pool renders
-    with pytest.raises(Exception, match=r"n\.wav"):
-        render_on_pool(plan, str(tmp_path / "x.mp4"), 2, lambda f, s: None, device="cpu")
+    footage = tmp_path / "footage.mp4"
+    footage.write_bytes(landscape_clip.read_bytes())
+    plan = build_plan(get_preset("reels").at_size(90, 160), narration, WORDS[:2], 1.0, str(footage))
+    footage.unlink()  # the background footage is gone by the time the pool's actor composes
+    with pytest.raises(Exception, match=r"footage\.mp4"):
+        render(plan, tmp_path / "x.mp4", GpuPool("", "cpu", 2))
     assert not (tmp_path / "x.mp4").exists()
 
 
@@ -94,9 +96,9 @@ def test_a_cancelled_caller_stops_the_pool_render_within_two_seconds(
         def report(f: float, s: str) -> None:
             marks.write_text(f"{f}")
 
-        render_on_pool(plan, out, 2, report, device="cpu")
+        render(plan, out, GpuPool("", "cpu", 2), progress=report)
 
-    actor = renderer(0, "cpu", 0.0)  # the one render_on_pool picks on CPU
+    actor = renderer(0, "cpu", 0.0)  # the one GpuPool picks on CPU
     out = tmp_path / "cancelled.mp4"
     ref = stage.remote(str(out))
     wait_for(lambda: marks.exists() and float(marks.read_text() or 0) > 0.1, timeout=60)

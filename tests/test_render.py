@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from pipeline.captions import WordTiming
+from pipeline.encode import split_frames
 from pipeline.errors import InvalidMediaError
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
-from pipeline.render import render, split_frames
+from pipeline.render import InProcess, render
 from tests.media import ffprobe, frames_rgb, make_tone, moov_before_mdat, stream
 
 SMALL = get_preset("tiktok").at_size(180, 320)
@@ -47,7 +48,7 @@ def test_output_is_a_platform_ready_mp4(one_segment: Path, footage_plan: RenderP
 
 
 def test_segments_join_frame_exact_and_in_sync(footage_plan: RenderPlan, one_segment: Path, tmp_path: Path) -> None:
-    joined = render(footage_plan, tmp_path / "three.mp4", segments=3)
+    joined = render(footage_plan, tmp_path / "three.mp4", InProcess(segments=3))
     n = footage_plan.frame_count
     with av.open(str(joined)) as c:
         vs = c.streams.video[0]

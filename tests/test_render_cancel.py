@@ -16,7 +16,8 @@ from pipeline.errors import RenderCancelled
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
-from pipeline.render import encode_audio, render
+from pipeline.render import InProcess, SegmentRunner, Threads, render
+from pipeline.soundtrack import encode_audio
 from tests.media import make_tone
 from tests.services import wait_for
 
@@ -57,9 +58,9 @@ class Interrupter:
             time.sleep(0.005)
 
 
-@pytest.mark.parametrize(("segments", "parallel"), [(1, False), (3, False), (2, True)])
+@pytest.mark.parametrize("runner", [InProcess(), InProcess(segments=3), Threads(segments=2)])
 def test_an_interrupted_render_stops_within_two_seconds_and_leaves_no_file(
-    long_plan: RenderPlan, tmp_path: Path, segments: int, parallel: bool
+    long_plan: RenderPlan, tmp_path: Path, runner: SegmentRunner
 ) -> None:
     seen: list[float] = []
     out = tmp_path / "reel.mp4"
@@ -67,7 +68,7 @@ def test_an_interrupted_render_stops_within_two_seconds_and_leaves_no_file(
     interrupter = Interrupter(lambda: bool(seen) and seen[-1] > 0.15)
     try:
         with pytest.raises(KeyboardInterrupt):
-            render(long_plan, out, segments=segments, parallel=parallel, progress=lambda f, s: seen.append(f))
+            render(long_plan, out, runner, progress=lambda f, s: seen.append(f))
         stopped_at = time.monotonic()
     finally:
         interrupter.armed = False
@@ -87,7 +88,7 @@ def test_the_cancel_event_stops_a_render_while_it_joins_segments(long_plan: Rend
             cancel.set()
 
     with pytest.raises(RenderCancelled):
-        render(long_plan, tmp_path / "reel.mp4", segments=2, progress=progress, cancel=cancel)
+        render(long_plan, tmp_path / "reel.mp4", InProcess(segments=2), progress=progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
     wait_for(lambda: not _render_threads(before), timeout=STOPS_WITHIN_S)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from actors.segments import render_plan
+from actors.segments import RayTasks
 from pipeline.captions import WordTiming
+from pipeline.errors import RenderCancelled
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
 from pipeline.render import render
@@ -23,7 +25,7 @@ def test_parallel_segments_match_a_single_render(ray_local: None, tmp_path: Path
     plan = build_plan(get_preset("reels").at_size(180, 320), narration, WORDS, 2.0, str(landscape_clip))
     seen: list[float] = []
     parallel = tmp_path / "parallel.mp4"
-    render_plan(plan, parallel, 4, lambda f, s: seen.append(f))
+    render(plan, parallel, RayTasks(segments=4), progress=lambda f, s: seen.append(f))
     single = render(plan, tmp_path / "single.mp4")
     v = stream(ffprobe(parallel), "video")
     assert int(v["nb_read_frames"]) == plan.frame_count
@@ -36,3 +38,16 @@ def test_parallel_segments_match_a_single_render(ray_local: None, tmp_path: Path
     for i in picks:
         assert np.abs(a[i].astype(int) - b[i].astype(int)).mean() < 3.0
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+
+
+def test_a_cancelled_ray_render_stops_its_tasks_and_leaves_no_file(
+    ray_local: None, tmp_path: Path, landscape_clip: Path
+) -> None:
+    narration = make_tone(tmp_path / "n.wav", seconds=12.0)
+    words = [WordTiming(f"w{i}", 0.1 + i * 0.5, 0.5 + i * 0.5) for i in range(23)]
+    plan = build_plan(get_preset("reels").at_size(360, 640), narration, words, 12.0, str(landscape_clip))
+    cancel = threading.Event()
+    out = tmp_path / "out" / "reel.mp4"
+    with pytest.raises(RenderCancelled):
+        render(plan, out, RayTasks(segments=6), progress=lambda f, s: cancel.set(), cancel=cancel)
+    assert not out.exists() and list(out.parent.iterdir()) == []

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipeline.background import BACKGROUND_NICE, Background
+from pipeline.low_priority import BACKGROUND_NICE, Background
 
 
 def _nice_of_this_thread() -> int:

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from pipeline.errors import RenderCancelled
+
 # How much lower than the caller's the CPU priority of background work is (Linux nice levels).
 BACKGROUND_NICE = 19
 
@@ -80,3 +82,9 @@ class Background(threading.Thread, Generic[T]):
     def finish(self) -> None:
         """Wait for `fn` to end (in slices, like result()) without its value or error."""
         wait_until(lambda: not self.is_alive())
+
+
+def check_cancel(cancel: threading.Event | None) -> None:
+    """RenderCancelled when `cancel` is set: long steps call it between pieces of work."""
+    if cancel is not None and cancel.is_set():
+        raise RenderCancelled("the render was cancelled")
