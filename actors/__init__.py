@@ -1,1 +1,1 @@
-"""Ray execution: resource-tagged queues, the Dispatcher, worker pools, job store, progress (issue 3)."""
+"""Ray execution: resource-tagged queues, the Dispatcher, worker pools, job store, progress."""

@@ -1,4 +1,4 @@
-"""The seed's beat schedule: temp-file cleanup, failed-task check, usage statistics, a daily report.
+"""The periodic maintenance jobs: temp-file cleanup, failed-task check, usage statistics, a daily report.
 
 Each job is a plain function over the job store (callable directly in tests); `Scheduler` is the detached actor
 that runs them on their intervals.

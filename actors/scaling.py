@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ray
+from ray.autoscaler.sdk import request_resources
 
 from actors.queues import resource
 
 
 def request_capacity(caps: dict[str, int], max_bundles: int = 1000) -> str:
     """Replace the standing request with one bundle per slot; a gpu slot also asks for a GPU."""
-    from ray.autoscaler.sdk import request_resources
-
     if not ray.is_initialized():
         return "not connected to a Ray cluster: slots changed only"
     bundles: list[dict[str, float]] = []

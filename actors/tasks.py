@@ -1,4 +1,5 @@
-"""The seed's task types, each a thin shell over pipeline/: validate params, call the pipeline, store artifacts."""
+"""The task types (docs/api.md lists them), each a thin shell over pipeline/: validate params, run the pipeline,
+store artifacts."""
 
 from __future__ import annotations
 

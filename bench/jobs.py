@@ -26,7 +26,11 @@ from actors.registry import RuntimeConfig
 from actors.segments import runner_for
 from cluster.redis_local import LocalRedis
 from cluster.runtime import start_dispatcher, start_ray
+from pipeline.planner import build_plan
+from pipeline.platforms import get_preset
 from pipeline.render import render
+from pipeline.speech.base import write_wav
+from pipeline.speech.espeak import EspeakEngine
 
 LIGHT = ("generate_hashtags", {"topic": "How volcanoes erupt"})
 
@@ -93,11 +97,6 @@ def held(client: JobClient, dispatcher: object, n: int) -> dict[str, float]:
 
 
 def segment_speedup(seconds: float) -> dict[int, float]:
-    from pipeline.planner import build_plan
-    from pipeline.platforms import get_preset
-    from pipeline.speech.base import write_wav
-    from pipeline.speech.espeak import EspeakEngine
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-seg-"))
     words_text = ["This sentence keeps the narrator busy for a while."] * max(1, int(seconds / 2.5))
     n = EspeakEngine().synthesize(words_text, None, 1.0)

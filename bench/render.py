@@ -49,12 +49,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pipeline.encode as encode_module  # noqa: E402
+from pipeline import caption_layer  # noqa: E402
 from pipeline.captions import WordTiming  # noqa: E402
 from pipeline.plan import RenderPlan  # noqa: E402
 from pipeline.planner import build_plan  # noqa: E402
 from pipeline.platforms import get_preset  # noqa: E402
 from pipeline.render import InProcess, render  # noqa: E402
+from pipeline.script import Brief  # noqa: E402
 from pipeline.soundtrack import encode_audio  # noqa: E402
+from pipeline.speech.espeak import EspeakEngine  # noqa: E402
+from pipeline.writers.offline import OfflineWriter  # noqa: E402
 
 PEER_DIR = ROOT / "bench" / ".peer"
 PEER_VENV = PEER_DIR / "venv"
@@ -148,10 +152,6 @@ def make_music(path: Path, seconds: float, rate: int = 48_000) -> None:
 
 def make_narration(path: Path, speech_seconds: float) -> list[WordTiming]:
     """espeak-ng narration of offline scripts, cut (or padded with silence) to speech_seconds."""
-    from pipeline.script import Brief
-    from pipeline.speech.espeak import EspeakEngine
-    from pipeline.writers.offline import OfflineWriter
-
     engine, writer = EspeakEngine(), OfflineWriter()
     audio, words, rate, t0 = [], [], 0, 0.0
     for topic in TOPICS:
@@ -254,8 +254,6 @@ def x264_ffmpeg_params(plan: RenderPlan) -> list[str]:
 
 
 def run_peer(plan: RenderPlan, tmp: Path) -> dict[str, Any]:
-    from pipeline import caption_layer
-
     o, st = plan.output, plan.captions.style
     music = next(a.path for a in plan.audio if a.role == "music")
     narration = next(a.path for a in plan.audio if a.role == "narration")

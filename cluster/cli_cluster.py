@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from actors.queues import QUEUES
 from cluster.settings import Settings
@@ -14,10 +17,7 @@ from pipeline.errors import InvalidInputError
 
 def check_cluster_file(path: Path) -> dict[str, Any]:
     """Ray's prepare_config + validate_config; any refusal becomes an InvalidInputError naming the file."""
-    import logging
-
-    import yaml
-    from ray.autoscaler._private.util import prepare_config, validate_config
+    from ray.autoscaler._private.util import prepare_config, validate_config  # Ray only for this command
 
     logging.getLogger("ray.autoscaler._private.util").setLevel(logging.WARNING)  # its INFO lines are noise here
 

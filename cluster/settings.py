@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(60.0, gt=0)
     openai_max_retries: int = Field(1, ge=0, le=10)
 
-    # The job system (issue 3): Redis, Ray and the queues.
+    # The job system: Redis, Ray and the queues.
     redis_url: str | None = None  # unset: `reels worker` starts a local redis-server in data_dir/redis
     data_dir: Path = Path("reels-data")  # artifacts, outputs, work folders, the local Redis
     ray_address: str | None = None  # join a running cluster ("auto" or host:port); unset: start Ray locally
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     dashboard: bool = False  # a local start also runs the Ray dashboard (port 8265; its metrics include ours)
     metrics_port: int | None = Field(None, ge=1, le=65535)  # where Prometheus scrapes this node's Ray metrics
 
-    # The HTTP API (issue 4).
+    # The HTTP API.
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_submit_per_minute: int = Field(1200, ge=1)  # per user

@@ -449,8 +449,8 @@ def preload() -> None:
     """Load the kernels (compiled ones come from numba's disk cache, ~0.4 s; else ~2 s to compile) on a background
     thread, once per process, for a render about to start: its first frame waits less.
 
-    Only where a render follows: a process that exits while numba is loading aborts (SIGABRT: seen when this ran at
-    import, in CLI commands that never render). The exit waits for the thread, in case a render fails early; a
+    Only where a render follows: a process that exits while numba is loading aborts (SIGABRT), so loading
+    at import would crash CLI commands that never render. The exit waits for the thread, in case a render fails early; a
     failure to load is left for the real call to show."""
     if not _preloading:
         _preloading.append(Background(warm, "numba-preload"))
