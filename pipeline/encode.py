@@ -20,7 +20,7 @@ import torch
 
 from pipeline.compositor import Compositor
 from pipeline.errors import InvalidInputError, RenderCancelled
-from pipeline.fused import preload
+from pipeline.frame_kernels import preload
 from pipeline.low_priority import Background
 from pipeline.plan import RenderPlan
 from pipeline.progress import Progress

@@ -21,7 +21,7 @@ def give_way() -> None:
     x264 calls it between pieces of about 0.1 ms: a low-priority thread that computes for milliseconds without a
     break keeps x264's woken threads waiting. Measured here: 3.3 ms of work 55 times a second, at nice 19 or even
     SCHED_IDLE, cost x264 7-10 % of its frames/s; the same work in 0.33 ms pieces with a yield between, nothing.
-    The frame kernels do the same from inside (pipeline.fused.GIVE_WAY)."""
+    The frame kernels do the same from inside (pipeline.frame_kernels.GIVE_WAY)."""
     with contextlib.suppress(AttributeError):  # not on this OS
         os.sched_yield()
 

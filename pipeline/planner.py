@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.backgrounds import list_footage, probe_video, seed_for
 from pipeline.captions import WordTiming, paginate
 from pipeline.errors import ScriptTooLongError
+from pipeline.footage import list_footage, probe_video
 from pipeline.plan import (
     AudioTrack,
     CaptionStyle,
@@ -18,6 +18,7 @@ from pipeline.plan import (
     VideoLayer,
 )
 from pipeline.platforms import PlatformPreset
+from pipeline.procedural import seed_for
 from pipeline.script import Script
 
 TAIL_S = 0.6  # let the last word breathe before the cut

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from pipeline.encode import Segment, encode_segment, split_frames
 from pipeline.files import atomic_path
-from pipeline.fused import preload
+from pipeline.frame_kernels import preload
 from pipeline.low_priority import Background, wait_until
 from pipeline.mux import join
 from pipeline.plan import RenderPlan

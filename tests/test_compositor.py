@@ -13,12 +13,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.backgrounds import FootageSource
 from pipeline.captions import WordTiming
 from pipeline.compositor import Compositor, Planes, rgb_to_planes
 from pipeline.effects import make_effect
 from pipeline.effects.color_grade import ColorGrade
 from pipeline.effects.compose import blur_fill, box_blur, enlarge, mix_channels
+from pipeline.footage import FootageSource
 from pipeline.plan import RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 from typing import ClassVar, Protocol
 
+import torch
 from torch import Tensor
 
 from pipeline.effects.color_grade import ColorGrade
 from pipeline.effects.ken_burns import KenBurns
+from pipeline.effects.kinds import EffectKind
 from pipeline.effects.vignette import Vignette
 from pipeline.errors import InvalidInputError
 
 
 class Effect(Protocol):
-    # False: applied to the source before it is fitted to the frame (fewer pixels).
-    # True: a per-pixel gain on the finished frame; such effects also provide gain(h, w, device).
-    on_output: ClassVar[bool]
+    kind: ClassVar[EffectKind]  # where it runs in the frame path (see pipeline.effects.kinds)
 
     def apply(self, frames: Tensor, t: Tensor) -> Tensor: ...
+
+
+class ColourMap(Effect, Protocol):
+    def affine(self) -> tuple[Tensor, Tensor]: ...
+
+
+class Move(Effect, Protocol):
+    def window(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor]: ...
+
+    def grid_axes(self, h: int, w: int, t: Tensor) -> tuple[Tensor, Tensor]: ...
+
+
+class Gain(Effect, Protocol):
+    def gain(self, h: int, w: int, device: torch.device) -> Tensor: ...
 
 
 REGISTRY: dict[str, type] = {"ken_burns": KenBurns, "color_grade": ColorGrade, "vignette": Vignette}

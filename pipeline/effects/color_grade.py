@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from pipeline.effects.compose import mix_channels
+from pipeline.effects.kinds import EffectKind
 
 # Rec. 709 luma weights.
 _LUMA = (0.2126, 0.7152, 0.0722)
@@ -20,7 +21,7 @@ class ColorGrade:
     contrast: float = 1.0
     saturation: float = 1.0
     warmth: float = 0.0  # + pushes red up and blue down
-    on_output: ClassVar[bool] = False
+    kind: ClassVar[EffectKind] = "colour"
 
     def affine(self) -> tuple[Tensor, Tensor]:
         """(M, b) with graded = clamp(M @ rgb + b): contrast, then saturation about luma, then warmth."""

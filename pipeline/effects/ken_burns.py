@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pipeline.effects.kinds import EffectKind
+
 
 @dataclass(frozen=True)
 class KenBurns:
@@ -18,7 +20,7 @@ class KenBurns:
     pan_y: float = 0.0
 
     # Applied to the fitted output frame (True) or to the source before fitting (False, cheaper).
-    on_output: ClassVar[bool] = False
+    kind: ClassVar[EffectKind] = "move"
 
     def window(self, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(N, 1) each: the visible part's size as a fraction of the frame, and its centre's offset in x and y

@@ -9,6 +9,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from pipeline.effects.kinds import EffectKind
+
 
 @lru_cache(maxsize=8)
 def vignette_mask(h: int, w: int, strength: float, radius: float, device: torch.device) -> Tensor:
@@ -24,8 +26,7 @@ class Vignette:
     strength: float = 0.35
     radius: float = 0.55
 
-    # Applied to the fitted output frame (True) or to the source before fitting (False, cheaper).
-    on_output: ClassVar[bool] = True
+    kind: ClassVar[EffectKind] = "gain"
 
     def gain(self, h: int, w: int, device: torch.device) -> Tensor:
         """The per-pixel gain (1 in the centre); the renderer applies it to luma and chroma directly."""

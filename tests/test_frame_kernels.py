@@ -1,5 +1,5 @@
-"""The one-pass CPU frame (pipeline.fused) against the torch compositor it stands in for: the same bytes, give or
-take one code where float rounding falls on a half, and the torch path wherever the one pass does not apply."""
+"""The one-pass CPU frame (pipeline.frame_kernels) against the torch compositor it stands in for: the same bytes,
+give or take one code where float rounding falls on a half, and the torch path wherever the one pass does not apply."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import pipeline.compositor as compositor
-from pipeline import fused
+import pipeline.one_pass as one_pass
+from pipeline import frame_kernels as fused
 from pipeline.captions import WordTiming
 from pipeline.compositor import Compositor
 from pipeline.effects.compose import box_blur, resize
@@ -38,13 +38,13 @@ def _plan(tmp_path: Path, clip: Path, effects: tuple[EffectSpec, ...] | None = N
 def _both(plan: RenderPlan, frames: list[int], monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray, int]:
     """(one pass, torch) frames as packed yuv420p, and how many planes the one pass made."""
     calls = [0]
-    real = compositor.render_plane
+    real = one_pass.render_plane
 
     def counted(*args: object, **kwargs: object) -> None:
         calls[0] += 1
         real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(compositor, "render_plane", counted)
+    monkeypatch.setattr(one_pass, "render_plane", counted)
     o = plan.output
     got = np.full((len(frames), o.height * 3 // 2, o.width), 7, np.uint8)
     # Rows wider than the picture, as x264's frames have: the one pass must write only the picture's columns.
@@ -144,7 +144,7 @@ def test_caption_sprite_planes_are_the_torch_sprite(tmp_path: Path) -> None:
 def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
     # numba aborts the process (SIGABRT) if it is still loading on a daemon thread at exit: CLI commands that
     # never render died this way when the loading started at import.
-    for code in ("import pipeline.fused as f; f.preload()", "import pipeline.render"):
+    for code in ("import pipeline.frame_kernels as f; f.preload()", "import pipeline.render"):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
 
@@ -152,7 +152,7 @@ def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
 _YIELDS_SCRIPT = """
 import os
 import numpy as np
-from pipeline import fused
+from pipeline import frame_kernels as fused
 
 y, _, _ = fused.blur_fill_geometry(1920, 1080, 608, 1080)
 codes = np.random.default_rng(3).integers(16, 236, (608, 1080), dtype=np.uint8)
