@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import numpy as np
@@ -13,13 +14,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pipeline import effects, limits
 from pipeline.captions import WordTiming
 from pipeline.compositor import Compositor, Planes, rgb_to_planes
 from pipeline.effects import make_effect
 from pipeline.effects.color_grade import ColorGrade
 from pipeline.effects.compose import blur_fill, box_blur, enlarge, mix_channels
+from pipeline.effects.kinds import EffectKind
 from pipeline.footage import FootageSource
-from pipeline.plan import RenderPlan
+from pipeline.plan import EffectSpec, RenderPlan
 from pipeline.planner import build_plan
 from pipeline.platforms import get_preset
 from tests.media import frames_rgb, make_clip, make_tone
@@ -303,3 +306,30 @@ def test_a_crossfade_frame_blends_the_two_layers(clip: Path, soft_clip: Path, tm
     assert (a.y - b.y).abs().mean() * 255 > 5  # two different pictures
     mixed = Compositor(plan).render_planes(np.array([frame]))
     assert torch.allclose(mixed.y, want_y, atol=1e-5)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Invert:
+    """An effect the compositor has never heard of: it declares its kind and nothing else."""
+
+    kind: ClassVar[EffectKind] = "pixels"
+
+    def apply(self, frames: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 1.0 - frames
+
+
+def test_a_new_effect_takes_its_place_by_its_kind_alone(
+    monkeypatch: pytest.MonkeyPatch, clip: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(effects.REGISTRY, "invert", _Invert)
+    monkeypatch.setitem(limits.EFFECT_PARAMS, "invert", {})
+    words = [WordTiming("x", 0.1, 0.3)]
+    base = build_plan(get_preset("reels").at_size(180, 320), make_tone(tmp_path / "n.wav", 1.0), words, 1.0, str(clip))
+    base = dataclasses.replace(base, captions=dataclasses.replace(base.captions, pages=()))
+    layer = dataclasses.replace(base.layers[0], fit="crop")
+    plain = dataclasses.replace(base, layers=(dataclasses.replace(layer, effects=()),))
+    inverted = dataclasses.replace(base, layers=(dataclasses.replace(layer, effects=(EffectSpec("invert"),)),))
+    inverted.validate()
+    a = Compositor(plain).render(np.array([5]))
+    b = Compositor(inverted).render(np.array([5]))
+    assert torch.allclose(b, 1.0 - a, atol=0.03)  # through the general RGB path, before the fit
