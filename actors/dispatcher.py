@@ -3,26 +3,28 @@ retries with exponential backoff, dead-letters what retrying cannot fix, and enf
 
 All job state lives in Redis (actors/job_store.py); the actor holds only the refs of the attempts it started, so a
 restart loses nothing: jobs it was running are requeued (Ray ends tasks whose owner died) and attempt tokens stop a
-stale attempt from finishing a job twice.
+stale attempt from finishing a job twice. What to do with an attempt is decided in actors/decisions.py; this actor
+makes the Ray calls and the store writes those decisions ask for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-import random
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import ray
 import redis
 
 from actors import registry
+from actors.decisions import Advance, AttemptLimits, Retry, Revoked, Signal, failed, succeeded
 from actors.job_store import JobStore
 from actors.jobs import Job, State
 from actors.metrics import QueueMetrics
@@ -30,11 +32,9 @@ from actors.progress import event
 from actors.queues import QUEUES, resource
 from actors.registry import RuntimeConfig, TaskSpec
 from actors.runner import run_attempt
-from pipeline.errors import MissingToolError, ProviderError
 
 log = logging.getLogger("reels.dispatcher")
 NAME, NAMESPACE = "reels-dispatcher", "reels"
-STOP_GRACE_S = 3.0  # a stage asked to stop stops within a second; one that has not after this is killed
 _run = ray.remote(run_attempt)
 
 
@@ -43,24 +43,18 @@ class Attempt:
     job_id: str
     token: str
     queue: str
-    spec: TaskSpec
     ref: Any
-    started: float = field(default_factory=time.monotonic)
-    cancelled: bool = False
-    soft_sent: bool = False
-    hard_sent: bool = False
-    past_hard_limit: bool = False
-    stop_sent: float | None = None  # asked to stop (cancel, soft limit) then; killed if still running STOP_GRACE_S on
+    limits: AttemptLimits
 
-    def stop(self) -> None:
-        """KeyboardInterrupt inside the task: its cleanup runs."""
-        if self.stop_sent is None:
-            self.stop_sent = time.monotonic()
-            ray.cancel(self.ref)
+    @property
+    def spec(self) -> TaskSpec:
+        return self.limits.spec
 
-    def kill(self, past_hard_limit: bool) -> None:
-        self.hard_sent, self.past_hard_limit = True, past_hard_limit
-        ray.cancel(self.ref, force=True)  # kills the worker process
+    def send(self, signal: Signal | None) -> None:
+        if signal is Signal.STOP:
+            ray.cancel(self.ref)  # KeyboardInterrupt inside the task: its cleanup runs
+        elif signal is Signal.KILL:
+            ray.cancel(self.ref, force=True)  # kills the worker process
 
 
 def _rss_mb() -> float:
@@ -68,18 +62,6 @@ def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         kb = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
     return round(kb / 1024, 1)
-
-
-def is_permanent(exc: BaseException) -> bool:
-    """Errors that retrying cannot fix: bad params, missing or corrupt input, a missing tool, bad credentials."""
-    if isinstance(exc, ProviderError):
-        return exc.kind in ("auth",)
-    return isinstance(exc, ValueError | MissingToolError | KeyError | TypeError)
-
-
-def backoff(spec: TaskSpec, attempt: int, scale: float) -> float:
-    """60, 120, 240 s by default (doubling per attempt), with ±20 % jitter so retries do not stampede."""
-    return spec.backoff_s * 2 ** (attempt - 1) * random.uniform(0.8, 1.2) * scale
 
 
 class Dispatcher:
@@ -123,9 +105,8 @@ class Dispatcher:
     async def cancel(self, job_id: str) -> str:
         outcome = self.store.cancel(job_id)
         attempt = self.attempts.get(job_id)
-        if attempt is not None and not attempt.cancelled:
-            attempt.cancelled = True
-            attempt.stop()
+        if attempt is not None:
+            attempt.send(attempt.limits.cancel(time.monotonic()))
         if outcome == "REVOKED":
             self._publish(job_id)
         return outcome
@@ -188,9 +169,9 @@ class Dispatcher:
             max_retries=0,
             name=f"{spec.name}:{job_id[:8]}",
         ).remote(job_id, token, self.config)
-        attempt = Attempt(job_id, token, queue, spec, ref)
-        # Track and await the attempt before anything else can fail: an attempt nobody awaits would hold its job
-        # in PROGRESS for ever (seen when Redis died between these lines).
+        attempt = Attempt(job_id, token, queue, ref, AttemptLimits(spec, time.monotonic()))
+        # Track and await the attempt before anything else can fail (Redis going down, say): an attempt nobody
+        # awaits would hold its job in PROGRESS for ever.
         self.attempts[job_id] = attempt
         asyncio.get_event_loop().create_task(self._await(attempt))
         self.started_total += 1
@@ -224,19 +205,7 @@ class Dispatcher:
     def _enforce_limits(self) -> None:
         now = time.monotonic()
         for a in list(self.attempts.values()):
-            elapsed = now - a.started
-            if a.hard_sent:
-                continue
-            if elapsed > a.spec.hard_limit_s:
-                a.kill(past_hard_limit=True)
-            elif a.stop_sent is not None and now - a.stop_sent > STOP_GRACE_S:
-                a.kill(past_hard_limit=False)
-            elif elapsed > a.spec.soft_limit_s and not a.soft_sent:
-                a.soft_sent = True
-                a.stop()
-            elif not a.cancelled and self.store.cancel_requested(a.job_id):
-                a.cancelled = True
-                a.stop()
+            a.send(a.limits.check(now, functools.partial(self.store.cancel_requested, a.job_id)))
 
     async def _await(self, a: Attempt) -> None:
         try:
@@ -253,55 +222,43 @@ class Dispatcher:
             self._wake.set()
 
     def _succeeded(self, a: Attempt, result: dict[str, Any]) -> None:
-        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.started)
+        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.limits.started)
         job = self.store.get(a.job_id)
         assert job is not None
-        stages = registry.get(job.task_type).stage_specs()
-        merged = {**job.result, **result}
-        if job.stage_index + 1 < len(stages):
-            nxt = stages[job.stage_index + 1]
-            self.store.advance(a.job_id, a.token, nxt.queue, merged, f"{a.spec.name} done")
+        decision = succeeded(a.limits, job, registry.get(job.task_type).stage_specs(), result)
+        if isinstance(decision, Advance):
+            self.store.advance(a.job_id, a.token, decision.next_stage.queue, decision.result, decision.status)
         else:
-            self.store.finish(
-                a.job_id,
-                a.token,
-                State.SUCCESS,
-                {"result": merged, "progress": "100", "status": "done"},
-                stat=("completed", "retry_success") if job.retried else "completed",
-            )
+            fields = {"result": decision.result, "progress": "100", "status": decision.status}
+            self.store.finish(a.job_id, a.token, State.SUCCESS, fields, stat=decision.stat)
             self.metrics.job_finished(job.task_type, a.queue, State.SUCCESS)
         self._publish(a.job_id)
 
     def _failed(self, a: Attempt, exc: BaseException) -> None:
         cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) and exc.cause is not None else exc
         tb = str(exc) if isinstance(exc, ray.exceptions.RayTaskError) else "".join(traceback.format_exception(exc))
-        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.started)
+        self.metrics.attempt_finished(a.spec.name, a.queue, time.monotonic() - a.limits.started)
         job = self.store.get(a.job_id)
         if job is None:
             return
-        if a.cancelled:  # whatever else happened to the attempt (a time limit, the kill after it), never retried
-            self.store.finish(a.job_id, a.token, State.REVOKED, {"status": "cancelled"}, stat="revoked")
+        stages = registry.get(job.task_type).stage_specs()
+        decision = failed(a.limits, job, stages, cause, self.config.backoff_scale)
+        if isinstance(decision, Revoked):
+            self.store.finish(a.job_id, a.token, State.REVOKED, {"status": decision.status}, stat="revoked")
             self.metrics.job_finished(job.task_type, a.queue, State.REVOKED)
             self._publish(a.job_id)
             return
-        if a.past_hard_limit:
-            message = f"hard time limit of {a.spec.hard_limit_s:g} s exceeded: the worker was killed"
-        elif a.soft_sent:
-            how = f"did not stop within {STOP_GRACE_S:g} s and its worker was killed" if a.hard_sent else "was stopped"
-            message = f"soft time limit of {a.spec.soft_limit_s:g} s exceeded: the task {how}"
-        else:
-            message = f"{type(cause).__name__}: {cause}"
-        fields = {"error": message, "error_type": type(cause).__name__, "traceback": tb[-20_000:]}
-        permanent = is_permanent(cause) and not (a.soft_sent or a.hard_sent)
-        tries = job.attempts_this_stage  # a workflow's earlier stages never use up a later one's retries
-        if not permanent and tries <= a.spec.max_retries:
-            delay = backoff(a.spec, tries, self.config.backoff_scale)
-            where = f"{a.spec.name} " if len(registry.get(job.task_type).stage_specs()) > 1 else ""
-            fields["status"] = f"retry {where}{tries}/{a.spec.max_retries} in {delay:.1f} s: {message}"[:500]
-            self.store.finish(a.job_id, a.token, State.RETRY, fields, stat="retried", retry_at=time.time() + delay)
+        fields = {
+            "error": decision.error,
+            "error_type": decision.error_type,
+            "traceback": tb[-20_000:],
+            "status": decision.status,
+        }
+        if isinstance(decision, Retry):
+            retry_at = time.time() + decision.delay
+            self.store.finish(a.job_id, a.token, State.RETRY, fields, stat="retried", retry_at=retry_at)
             self.metrics.retried(a.spec.name, a.queue)
         else:
-            fields["status"] = "failed" if permanent else f"failed after {tries} attempts of {a.spec.name}"
             self.store.finish(a.job_id, a.token, State.FAILURE, fields, stat="failed", dead_letter=True)
             self.metrics.job_finished(job.task_type, a.queue, State.FAILURE)
         self._publish(a.job_id)
