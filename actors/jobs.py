@@ -1,4 +1,4 @@
-"""Job records and their states, as stored in Redis and shown by the API."""
+"""Job records and their states, as stored in Redis (actors/job_view.py is how they are shown)."""
 
 from __future__ import annotations
 
@@ -109,21 +109,3 @@ class Job:
     def retried(self) -> bool:
         """Whether any stage needed more than one attempt."""
         return any(n > 1 for n in self.stage_attempts)
-
-    def public(self) -> dict[str, Any]:
-        """The status view the seed's API returns."""
-        return {
-            "task_id": self.id,
-            "state": self.state.value,
-            "progress": round(self.progress),
-            "status": self.status,
-            "stage": self.stage,
-            "execution_time": round(self.execution_time, 3),
-            "task_type": self.task_type,
-            "queue": self.queue,
-            "priority": self.priority,
-            "attempts": self.attempts,
-            "stage_attempts": self.stage_attempts,
-            "result": self.result,
-            "error": self.error or None,
-        }

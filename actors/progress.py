@@ -4,26 +4,19 @@ the owner's Redis channel, throttled so a render cannot flood Redis."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import redis
 
 from actors.job_store import JobStore
-from actors.jobs import Job
+from actors.job_view import job_event
+from actors.jobs import Job, State
 
 
 def event(job: Job, **changes: Any) -> dict[str, Any]:
-    data = {
-        "task_id": job.id,
-        "state": job.state.value,
-        "progress": round(job.progress),
-        "status": job.status,
-        "stage": job.stage,
-        "execution_time": round(job.execution_time, 3),
-        "task_type": job.task_type,
-    }
-    data.update(changes)
-    return data
+    """The event published when a job changes state: its public view (actors/job_view.py), with `changes` over it."""
+    return job_event(job).model_dump() | changes
 
 
 class ProgressChannel:
@@ -56,19 +49,8 @@ class ProgressChannel:
             owner = self.store.report(self.job.id, self.token, percent, status, self.stage)
             if owner is None:
                 return  # a stale attempt (cancelled, timed out, or superseded): stay silent
-            elapsed = time.time() - (self.job.started or time.time())
-            self.store.publish(
-                owner,
-                {
-                    "task_id": self.job.id,
-                    "state": "PROGRESS",
-                    "progress": round(percent),
-                    "status": status,
-                    "stage": self.stage,
-                    "execution_time": round(elapsed, 3),
-                    "task_type": self.job.task_type,
-                },
-            )
+            reported = replace(self.job, state=State.PROGRESS, progress=percent, status=status, stage=self.stage)
+            self.store.publish(owner, job_event(reported, now=time.time()).model_dump())
             self.sent += 1
         except redis.RedisError:
             pass  # progress is best effort: a Redis blip must not fail the work itself

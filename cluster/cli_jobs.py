@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from actors.client import JobClient
+from actors.job_view import dead_letter, job_view
 from actors.jobs import State
 from actors.queues import QUEUES
 from cluster.redis_local import LocalRedis, shown
 from cluster.settings import Settings
 from pipeline.errors import InvalidInputError
+
+DEAD_FIELDS = {"task_id", "task_type", "attempts", "error"}  # what `reels jobs dlq` lists of a dead letter
 
 
 def redis_url(settings: Settings) -> str:
@@ -88,16 +91,16 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         job = client.submit(args.owner, args.task_type, _params(args), args.priority)
         if args.wait:
             job = client.wait(job.id, args.timeout)
-        return job.public()
+        return job_view(job).model_dump()
     if args.action in ("status", "wait"):
         job = client.wait(args.task_id, args.timeout) if args.action == "wait" else client.status(args.task_id)
-        return job.public() | ({"traceback": job.traceback} if job.traceback else {})
+        return job_view(job).model_dump() | ({"traceback": job.traceback} if job.traceback else {})
     if args.action == "cancel":
         return {"task_id": args.task_id, "outcome": client.cancel(args.task_id)}
     if args.action == "list":
         ids = store.owner_jobs(args.owner, 0, args.limit)
         jobs = [j for j in (store.get(i) for i in ids) if j and (not args.state or j.state == State(args.state))]
-        return {"tasks": [j.public() for j in jobs]}
+        return {"tasks": [job_view(j).model_dump() for j in jobs]}
     if args.action == "queues":
         return {
             "queues": {
@@ -111,11 +114,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if args.purge:
             return {"purged": store.purge_dlq()}
         dead = [j for j in (store.get(i) for i in store.dlq()) if j]
-        return {
-            "dead": [
-                {"task_id": j.id, "task_type": j.task_type, "attempts": j.attempts, "error": j.error} for j in dead
-            ]
-        }
+        return {"dead": [dead_letter(j).model_dump(include=DEAD_FIELDS) for j in dead]}
     raise InvalidInputError("jobs", f"unknown action {args.action!r}")
 
 

@@ -1,4 +1,4 @@
-"""Projects: a user's saved topic, audience, platform and style, numbered per user (1, 2, 3 …) as in the seed."""
+"""Projects: a user's saved topic, audience, platform and style, numbered per user (1, 2, 3 …)."""
 
 from __future__ import annotations
 

@@ -38,6 +38,18 @@ def check_user_id(user_id: str) -> str:
     return user_id
 
 
+def _apikey(prefix: str, token: str) -> str | None:
+    """The key of the token's record; None for text that cannot be a token."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return f"{prefix}apikey:{digest(token)}"
+
+
+def _user(user_id: str, role: str | None) -> User | None:
+    """The user a key belongs to; None when the user record is gone."""
+    return User(user_id, "admin" if role == "admin" else "user") if role else None
+
+
 class UserStore:
     def __init__(self, r: Any, prefix: str = PREFIX) -> None:
         self.r, self.p = r, prefix
@@ -57,13 +69,11 @@ class UserStore:
         return token
 
     def authenticate(self, token: str) -> User | None:
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            return None
-        user_id = self.r.hget(f"{self.p}apikey:{digest(token)}", "user")
+        key = _apikey(self.p, token)
+        user_id = self.r.hget(key, "user") if key else None
         if user_id is None:
             return None
-        role = self.r.hget(f"{self.p}user:{user_id}", "role")
-        return User(user_id, "admin" if role == "admin" else "user") if role else None
+        return _user(user_id, self.r.hget(f"{self.p}user:{user_id}", "role"))
 
     def revoke(self, user_id: str) -> int:
         """Revoke every key of the user; returns how many there were."""
@@ -98,3 +108,18 @@ class UserStore:
             role = self.r.hget(f"{self.p}user:{uid}", "role") or "user"
             out.append({"user": uid, "role": role, "keys": self.r.scard(f"{self.p}user:{uid}:keys")})
         return out
+
+
+class AsyncUserStore:
+    """UserStore's token check on an asyncio connection, for the live streams: they run on the event loop, which a
+    blocking Redis call would stall for every stream of the replica."""
+
+    def __init__(self, r: Any, prefix: str = PREFIX) -> None:
+        self.r, self.p = r, prefix
+
+    async def authenticate(self, token: str) -> User | None:
+        key = _apikey(self.p, token)
+        user_id = await self.r.hget(key, "user") if key else None
+        if user_id is None:
+            return None
+        return _user(user_id, await self.r.hget(f"{self.p}user:{user_id}", "role"))

@@ -21,7 +21,7 @@ STORES = {
 # Where a connection is made or handed on, and why.
 CONNECTIONS = {
     "serve_app/api/services.py": "hands the job store's connection to the API's own stores",
-    "serve_app/api/routes/live.py": "an asyncio connection per progress subscription",
+    "serve_app/api/routes/live.py": "an asyncio connection per live stream: its token checks and its subscription",
     "cluster/cli_serve.py": "`reels users` on the system's Redis",
     "cluster/redis_local.py": "checks the password of the local redis-server it starts",
     "bench/api.py": "publishes straight to a user's progress channel to time the WebSocket",

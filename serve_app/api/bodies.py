@@ -22,8 +22,8 @@ class BodyRules:
     """Over `max_bytes` (declared, streamed or chunked) is 413; not all arrived within `timeout_s` (None: no
     deadline) is 408; both close the connection. The app behind gets the body as one message.
 
-    A body sent without a JSON content type is read as JSON: the seed's load test posts JSON with curl's default
-    form content type."""
+    A body sent without a JSON content type (or as a form or plain text) is read as JSON, so `curl -d '{…}'`
+    without a Content-Type header works."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float | None = None) -> None:
         self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s

@@ -1,8 +1,8 @@
 """Dependencies as Annotated aliases: the service, the signed-in user, an admin.
 
-All `async def`: FastAPI runs plain `def` dependencies in a thread pool, which cost a thread hop per request and let
-a burst open more Redis connections than the pool holds (seen: MaxConnectionsError at 1,000 concurrent submissions).
-"""
+The ones that may touch Redis are plain `def`: FastAPI runs them in its thread pool, so a slow Redis stalls only
+that request, never the event loop the live streams share. The job store's pool blocks when all its connections
+are taken (it holds more than the thread pool has threads), so a burst waits instead of failing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ bearer = HTTPBearer(auto_error=False, description="an API key from `reels users 
 query_token = APIKeyQuery(name="token", auto_error=False, description="for EventSource and WebSocket clients")
 
 
-async def get_service(request: Request) -> ReelsService:
+def get_service(request: Request) -> ReelsService:
+    """The replica's service; the first call connects (a Redis read for the link secret)."""
     service: ReelsService = request.app.state.service()
     return service
 
@@ -26,7 +27,7 @@ async def get_service(request: Request) -> ReelsService:
 Service = Annotated[ReelsService, Depends(get_service)]
 
 
-async def current_user(
+def current_user(
     service: Service,
     header: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
     token: Annotated[str | None, Security(query_token)] = None,

@@ -10,12 +10,14 @@ from typing import Any
 
 from actors import registry
 from actors.client import JobClient
-from actors.jobs import RUNNING, Job, State
+from actors.job_view import job_view
+from actors.jobs import Job, State
 from actors.maintenance import cleanup_temp_files, performance
 from actors.queues import DEFAULT_SLOTS, QUEUES
 from actors.quota import Quota
 from pipeline.errors import InvalidInputError
 from pipeline.providers import make_engine
+from serve_app.api.responses import Performance, QueueHealth, QueueStats, TaskStatus
 from serve_app.api.schemas import ReelSettings
 from serve_app.config import ApiConfig
 from serve_app.links import LinkSigner, signing_key
@@ -162,35 +164,22 @@ class ReelsService:
                 data[k] = v
         return data, files
 
-    def public(self, job: Job) -> dict[str, Any]:
+    def public(self, job: Job) -> TaskStatus:
+        """The job's public view, with its files as signed links once it succeeded."""
         data, files = self.split_result(job)
-        return {
-            "task_id": job.id,
-            "state": job.state.value,
-            "progress": round(job.progress),
-            "status": self.shown(job.status),
-            "execution_time": round(self._elapsed(job), 3),
-            "task_type": job.task_type,
-            "queue": job.queue,
-            "priority": job.priority,
-            "attempts": job.attempts,
-            "stage_attempts": job.stage_attempts,
-            "stage": job.stage,
-            "project_id": int(job.project) if job.project.isdigit() else None,
-            "created": job.created,
-            "finished": job.finished or None,
-            "error": self.shown(job.error) or None,
-            "result": data,
-            "files": {n: self.links.sign(f"{API}/tasks/{job.id}/files/{n}") for n in files}
-            if job.state == State.SUCCESS
-            else {},
-        }
-
-    @staticmethod
-    def _elapsed(job: Job) -> float:
-        if job.state in RUNNING and job.started:
-            return time.time() - job.started
-        return job.execution_time
+        view = job_view(job, now=time.time())
+        signed = job.state == State.SUCCESS
+        links = {n: self.links.sign(f"{API}/tasks/{job.id}/files/{n}") for n in files} if signed else {}
+        return TaskStatus(
+            **view.model_dump(exclude={"status", "error", "result"}),
+            status=self.shown(job.status),
+            error=self.shown(job.error) or None,
+            result=data,
+            project_id=int(job.project) if job.project.isdigit() else None,
+            created=job.created,
+            finished=job.finished or None,
+            files=links,
+        )
 
     def list_tasks(self, user: User, state: State | None, offset: int, limit: int) -> tuple[list[Job], int | None]:
         """The user's tasks, newest first; with a state filter the scan goes on until the page is full."""
@@ -219,10 +208,10 @@ class ReelsService:
         state = self.store.dispatcher_state()
         return {**DEFAULT_SLOTS, **(state["caps"] if state else {}), **self.store.caps()}
 
-    def queue_stats(self) -> dict[str, Any]:
+    def queue_stats(self) -> QueueStats:
         state = self.store.dispatcher_state()
         caps = self.caps()
-        queues = {}
+        queues: dict[str, QueueHealth] = {}
         for q in QUEUES:
             stats = self.store.stats(q)
             pending, active = self.store.pending_count(q), len(self.store.running(q))
@@ -235,18 +224,13 @@ class ReelsService:
                 health = "warning"
             else:
                 health = "healthy"
-            queues[q] = {
-                "pending": pending,
-                "active": active,
-                "completed": done,
-                "failed": failed,
-                "slots": slots,
-                "health": health,
-            }
-        return {"queues": queues, "dispatcher": "up" if state and state["age_s"] < 10 else "down"}
+            queues[q] = QueueHealth(
+                pending=pending, active=active, completed=done, failed=failed, slots=slots, health=health
+            )
+        return QueueStats(queues=queues, dispatcher="up" if state and state["age_s"] < 10 else "down")
 
-    def performance(self, window_s: float) -> dict[str, Any]:
-        return performance(self.store, window_s)
+    def performance(self, window_s: float) -> Performance:
+        return Performance.model_validate(performance(self.store, window_s))
 
     def cleanup(self) -> dict[str, Any]:
         """Remove leftover work folders and requeue tasks running past their hard time limit."""

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from actors.job_view import dead_letter
 from actors.queues import QUEUES
 from serve_app.api.deps import AdminUser, Service
-from serve_app.api.schemas import Count, DeadList, DeadTask, ScaleResult, TaskStatus, UserLimits
+from serve_app.api.responses import Count, DeadList, ScaleResult, TaskStatus, UserLimits
 from serve_app.api.services import API, NotFound, ReelsService
 from serve_app.users import User
 
@@ -18,7 +19,7 @@ QueueName = Annotated[str, Query(pattern="^(" + "|".join(QUEUES) + ")$", descrip
 
 
 @router.post("/cleanup", response_model=Count)
-async def cleanup(admin: AdminUser, service: Service) -> Count:
+def cleanup(admin: AdminUser, service: Service) -> Count:
     """Remove leftover work folders; requeue tasks running past their hard time limit."""
     out = service.cleanup()
     return Count(
@@ -28,7 +29,7 @@ async def cleanup(admin: AdminUser, service: Service) -> Count:
 
 
 @router.post("/requeue", response_model=Count)
-async def requeue(
+def requeue(
     admin: AdminUser, service: Service, max_age_hours: Annotated[float, Query(gt=0, le=24 * 365)] = 24
 ) -> Count:
     """Requeue dead-lettered tasks that failed within the last `max_age_hours`."""
@@ -37,7 +38,7 @@ async def requeue(
 
 
 @router.put("/users/{user_id}/limits", response_model=UserLimits)
-async def set_user_limits(
+def set_user_limits(
     user_id: str,
     admin: AdminUser,
     service: Service,
@@ -61,7 +62,7 @@ async def set_user_limits(
 
 
 @router.get("/users/{user_id}/limits", response_model=UserLimits)
-async def user_limits(user_id: str, admin: AdminUser, service: Service) -> UserLimits:
+def user_limits(user_id: str, admin: AdminUser, service: Service) -> UserLimits:
     """One user's quota as it applies now, and what they hold of it."""
     return _limits(service, user_id)
 
@@ -79,7 +80,7 @@ def _limits(service: ReelsService, user_id: str) -> UserLimits:
 
 
 @router.post("/scale", response_model=ScaleResult)
-async def scale(
+def scale(
     request: Request,
     admin: AdminUser,
     service: Service,
@@ -95,50 +96,37 @@ async def scale(
     return ScaleResult(queue=queue_name, desired_workers=desired_workers, caps=caps, autoscaler=outcome)
 
 
-def _dead(job: object, service: ReelsService) -> DeadTask:
-    from actors.jobs import Job
-
-    assert isinstance(job, Job)
-    return DeadTask(
-        task_id=job.id,
-        owner=job.owner,
-        task_type=job.task_type,
-        attempts=job.attempts,
-        error=service.shown(job.error),
-        finished=job.finished,
-    )
-
-
 @router.get("/dlq", response_model=DeadList)
-async def dlq(
+def dlq(
     admin: AdminUser,
     service: Service,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeadList:
     jobs, total = service.dead(offset, limit)
-    return DeadList(dead=[_dead(j, service) for j in jobs], total=total)
+    dead = [dead_letter(j).model_copy(update={"error": service.shown(j.error)}) for j in jobs]
+    return DeadList(dead=dead, total=total)
 
 
 @router.get("/dlq/{task_id}", response_model=TaskStatus)
-async def dlq_inspect(task_id: str, admin: AdminUser, service: Service) -> dict[str, object]:
-    """The dead task's status, error and owner; its traceback is in `result.traceback`."""
+def dlq_inspect(task_id: str, admin: AdminUser, service: Service) -> TaskStatus:
+    """The dead task's status and error; its traceback, owner and params are in `result`."""
     job = service.dead_task(task_id)
     view = service.public(job)
     params = json.loads(service.shown(json.dumps(job.params)))
-    view["result"] = {**view["result"], "traceback": service.shown(job.traceback), "owner": job.owner, "params": params}
-    return view
+    found = {"traceback": service.shown(job.traceback), "owner": job.owner, "params": params}
+    return view.model_copy(update={"result": {**view.result, **found}})
 
 
 @router.post("/dlq/{task_id}/requeue", response_model=Count)
-async def dlq_requeue(task_id: str, admin: AdminUser, service: Service) -> Count:
+def dlq_requeue(task_id: str, admin: AdminUser, service: Service) -> Count:
     service.dead_task(task_id)
     ok = service.store.requeue_dead(task_id)
     return Count(count=int(ok), detail="requeued" if ok else "already requeued")
 
 
 @router.delete("/dlq", response_model=Count)
-async def dlq_purge(admin: AdminUser, service: Service) -> Count:
+def dlq_purge(admin: AdminUser, service: Service) -> Count:
     """Empty the dead-letter queue (the task records stay, FAILURE)."""
     n = service.store.purge_dlq()
     return Count(count=n, detail=f"purged {n} task(s)")

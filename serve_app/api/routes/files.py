@@ -15,8 +15,9 @@ from actors.jobs import State
 from pipeline.errors import InvalidInputError
 from pipeline.plan import RenderPlan
 from serve_app.api.deps import CurrentUser, Service, bearer, query_token
+from serve_app.api.responses import Submitted
 from serve_app.api.routes.tasks import submitted
-from serve_app.api.schemas import RerenderSubmit, Submitted
+from serve_app.api.schemas import RerenderSubmit
 from serve_app.api.services import API, NotFound
 
 router = APIRouter(prefix=f"{API}/tasks", tags=["files"])
@@ -29,13 +30,17 @@ MEDIA_TYPES = {
 }
 
 
-@router.api_route(
-    "/{task_id}/files/{name}",
-    methods=["GET", "HEAD"],
-    response_class=FileResponse,
-    responses={206: {"description": "the requested byte range"}, 404: {"description": "no such file"}},
-)
-async def download(
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    206: {"description": "the requested byte range"},
+    401: {"description": "no valid signed link and no valid token"},
+    404: {"description": "no such file"},
+}
+
+
+# One route per method, so each has its own operation id in the OpenAPI document.
+@router.get("/{task_id}/files/{name}", response_class=FileResponse, responses=FILE_RESPONSES)
+@router.head("/{task_id}/files/{name}", response_class=FileResponse, responses=FILE_RESPONSES)
+def download(
     task_id: str,
     name: str,
     service: Service,
@@ -98,7 +103,7 @@ def _check_media(edited: RenderPlan, original: RenderPlan) -> None:
 
 
 @router.post("/{task_id}/rerender", status_code=202, response_model=Submitted)
-async def rerender(task_id: str, body: RerenderSubmit, user: CurrentUser, service: Service) -> Submitted:
+def rerender(task_id: str, body: RerenderSubmit, user: CurrentUser, service: Service) -> Submitted:
     """Render an edited copy of a finished task's RenderPlan (GET its `plan` file, change it, post it here)."""
     job = service.task(user, task_id)
     plan_file = service.split_result(job)[1].get("plan") if job.state == State.SUCCESS else None

@@ -6,13 +6,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from serve_app.api.deps import Service
-from serve_app.api.schemas import Health
+from serve_app.api.responses import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-async def health(service: Service) -> Health:
+def health(service: Service) -> Health:
     """The API process is up; says whether Redis and the Dispatcher answer."""
     ok = service.healthy_redis()
     dispatcher = ("up" if service.dispatcher_up() else "down") if ok else "unknown"
@@ -20,7 +20,7 @@ async def health(service: Service) -> Health:
 
 
 @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
-async def ready(service: Service) -> JSONResponse:
+def ready(service: Service) -> JSONResponse:
     """Ready to take work: Redis answers and a Dispatcher has reported within 10 s (503 otherwise)."""
     ok = service.healthy_redis()
     up = ok and service.dispatcher_up()

@@ -1,4 +1,7 @@
-"""Live progress: the user's Redis channel forwarded over WebSocket (/ws/{user_id}) or Server-Sent Events."""
+"""Live progress: the user's Redis channel forwarded over WebSocket (/ws/{user_id}) or Server-Sent Events.
+
+The streams stay on the event loop, so everything they ask Redis goes through an asyncio connection of their own
+(redis.asyncio): a slow Redis delays a stream, never the replica's other streams and requests."""
 
 from __future__ import annotations
 
@@ -13,19 +16,31 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from serve_app.api.deps import CurrentUser
+from serve_app.api.deps import CurrentUser, Service
 from serve_app.api.services import API, ReelsService
 from serve_app.api.streams import UNAUTHENTICATED, StreamGate, TooManyStreams
+from serve_app.users import AsyncUserStore
 
 router = APIRouter(tags=["live"])
 POLICY_VIOLATION = 1008  # the WebSocket close code for "not allowed"
 
 
 @contextlib.asynccontextmanager
-async def subscription(url: str, channel: str) -> AsyncIterator[Any]:
-    """One Redis subscription, always unsubscribed and its connection closed however the client leaves."""
+async def live_redis(url: str) -> AsyncIterator[Any]:
+    """One stream's asyncio Redis client (its token checks and its subscription), closed however the client leaves.
+    Per stream, because an asyncio connection belongs to the event loop that opened it."""
     client = aioredis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def subscription(client: Any, channel: str) -> AsyncIterator[Any]:
+    """One Redis subscription, always unsubscribed however the client leaves."""
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(channel)
@@ -34,7 +49,6 @@ async def subscription(url: str, channel: str) -> AsyncIterator[Any]:
         with contextlib.suppress(Exception):
             await pubsub.unsubscribe()
         await pubsub.aclose()
-        await client.aclose()
 
 
 def _token_from(message: str) -> str:
@@ -69,11 +83,11 @@ async def _refuse(ws: WebSocket, reason: str, handshake: bool = False) -> None:
         await ws.close(code=POLICY_VIOLATION, reason=reason)
 
 
-async def _still_valid(service: ReelsService, token: str) -> None:
+async def _still_valid(users: AsyncUserStore, token: str, every_s: float) -> None:
     """Returns when the token stops working (its user was revoked)."""
     while True:
-        await asyncio.sleep(service.config.auth_recheck_s)
-        if service.users.authenticate(token) is None:
+        await asyncio.sleep(every_s)
+        if await users.authenticate(token) is None:
             return
 
 
@@ -83,28 +97,32 @@ async def progress_socket(ws: WebSocket, user_id: str, token: str | None = None)
     {"token": …}) as the first message within a few seconds; another user's channel, a user's streams over their
     cap and a server's over its own are refused (close code 1008, with the reason); a revoked token's socket is
     closed within seconds."""
-    service: ReelsService = ws.app.state.service()
+    service: ReelsService = await run_in_threadpool(ws.app.state.service)  # the first call connects
     gate: StreamGate = ws.app.state.streams
     try:
         with gate.hold(UNAUTHENTICATED):
             given = await _token(ws, service, token)
     except TooManyStreams as e:
         return await _refuse(ws, str(e))
-    user = service.users.authenticate(given) if given else None
-    if user is None or (user.id != user_id and not user.is_admin):
-        return await _refuse(ws, "invalid or missing token" if user is None else "not your channel", handshake=True)
-    assert given is not None
-    try:
-        with gate.hold(user.id):
-            if ws.client_state.name == "CONNECTING":
-                await ws.accept()
-            await _forward(ws, service, user_id, given)
-    except TooManyStreams as e:
-        await _refuse(ws, str(e))
+    async with live_redis(service.config.redis_url) as client:
+        users = AsyncUserStore(client, service.users.p)
+        user = await users.authenticate(given) if given else None
+        if user is None or (user.id != user_id and not user.is_admin):
+            reason = "invalid or missing token" if user is None else "not your channel"
+            return await _refuse(ws, reason, handshake=True)
+        assert given is not None
+        try:
+            with gate.hold(user.id):
+                if ws.client_state.name == "CONNECTING":
+                    await ws.accept()
+                await _forward(ws, service, client, user_id, given)
+        except TooManyStreams as e:
+            await _refuse(ws, str(e))
 
 
-async def _forward(ws: WebSocket, service: ReelsService, user_id: str, token: str) -> None:
-    async with subscription(service.config.redis_url, service.store.channel(user_id)) as sub:
+async def _forward(ws: WebSocket, service: ReelsService, client: Any, user_id: str, token: str) -> None:
+    users = AsyncUserStore(client, service.users.p)
+    async with subscription(client, service.store.channel(user_id)) as sub:
         await ws.send_json({"type": "subscribed", "user_id": user_id})
 
         async def forward() -> None:
@@ -115,7 +133,7 @@ async def _forward(ws: WebSocket, service: ReelsService, user_id: str, token: st
             while (await ws.receive())["type"] != "websocket.disconnect":
                 pass
 
-        watch = asyncio.ensure_future(_still_valid(service, token))
+        watch = asyncio.ensure_future(_still_valid(users, token, service.config.auth_recheck_s))
         tasks = [asyncio.ensure_future(forward()), asyncio.ensure_future(until_closed()), watch]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -132,10 +150,9 @@ async def _forward(ws: WebSocket, service: ReelsService, user_id: str, token: st
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "progress events, one per `data:` line"}},
 )
-async def progress_events(request: Request, user: CurrentUser) -> StreamingResponse:
+async def progress_events(request: Request, user: CurrentUser, service: Service) -> StreamingResponse:
     """Server-Sent Events for clients without WebSocket (EventSource: pass `?token=`); a comment every 15 s keeps
     proxies from closing the stream."""
-    service: ReelsService = request.app.state.service()
     gate: StreamGate = request.app.state.streams
     token = _request_token(request)
     held = gate.hold(user.id)
@@ -146,7 +163,11 @@ async def progress_events(request: Request, user: CurrentUser) -> StreamingRespo
 
     async def stream() -> AsyncIterator[str]:
         try:
-            async with subscription(service.config.redis_url, service.store.channel(user.id)) as sub:
+            async with (
+                live_redis(service.config.redis_url) as client,
+                subscription(client, service.store.channel(user.id)) as sub,
+            ):
+                users = AsyncUserStore(client, service.users.p)
                 yield ": subscribed\n\n"
                 quiet = checked = 0.0
                 while not await request.is_disconnected():
@@ -159,7 +180,7 @@ async def progress_events(request: Request, user: CurrentUser) -> StreamingRespo
                         yield ": keepalive\n\n"
                     if time.monotonic() - checked >= service.config.auth_recheck_s:
                         checked = time.monotonic()
-                        if service.users.authenticate(token) is None:
+                        if await users.authenticate(token) is None:
                             yield 'event: error\ndata: {"detail": "the token was revoked"}\n\n'
                             return
         finally:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from serve_app.api.deps import CurrentUser, Service
-from serve_app.api.schemas import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
+from serve_app.api.responses import ProjectList, ProjectPublic
+from serve_app.api.schemas import ProjectCreate, ProjectUpdate
 from serve_app.api.services import API, NotFound
 
 router = APIRouter(prefix=f"{API}/projects", tags=["projects"])
@@ -18,14 +19,14 @@ def _public(record: dict[str, Any]) -> ProjectPublic:
 
 
 @router.post("", status_code=201, response_model=ProjectPublic)
-async def create(body: ProjectCreate, user: CurrentUser, service: Service) -> ProjectPublic:
+def create(body: ProjectCreate, user: CurrentUser, service: Service) -> ProjectPublic:
     if body.style.voice_id:
         service.check_voice(body.style.voice_id)
     return _public(service.projects.create(user.id, body.model_dump(mode="json")))
 
 
 @router.get("", response_model=ProjectList)
-async def list_projects(
+def list_projects(
     user: CurrentUser,
     service: Service,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -43,13 +44,13 @@ def _get(service: Any, owner: str, project_id: int) -> dict[str, Any]:
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
-async def read(project_id: int, user: CurrentUser, service: Service) -> ProjectPublic:
+def read(project_id: int, user: CurrentUser, service: Service) -> ProjectPublic:
     return _public(_get(service, user.id, project_id))
 
 
 @router.put("/{project_id}", response_model=ProjectPublic)
 @router.patch("/{project_id}", response_model=ProjectPublic, include_in_schema=False)
-async def update(project_id: int, body: ProjectUpdate, user: CurrentUser, service: Service) -> ProjectPublic:
+def update(project_id: int, body: ProjectUpdate, user: CurrentUser, service: Service) -> ProjectPublic:
     """Change the fields you send; the others stay."""
     _get(service, user.id, project_id)
     changes = {k: v for k, v in body.model_dump(mode="json", exclude_unset=True).items() if v is not None}
@@ -62,7 +63,7 @@ async def update(project_id: int, body: ProjectUpdate, user: CurrentUser, servic
 
 
 @router.delete("/{project_id}", status_code=204, response_class=Response)
-async def delete(project_id: int, user: CurrentUser, service: Service) -> Response:
+def delete(project_id: int, user: CurrentUser, service: Service) -> Response:
     """Tasks made from the project keep their files; only the project goes."""
     _get(service, user.id, project_id)
     service.projects.delete(user.id, project_id)
