@@ -201,7 +201,9 @@ def generate_video(p: VideoParams, ctx: StageContext, on_pool: bool = False) -> 
         result = render_and_export(plan, script, p.topic, p.preset(), writer, out, runner, progress)
     else:
         engine = make_engine(ctx.config.providers)
-        result = make_reel(p.request(), writer, engine, out, runner, by_stage(ctx.progress))
+        # The narration goes to the artifact store, so that the saved plan can be rendered again (another platform).
+        keep = lambda path: ctx.artifacts.put_file(path, ".wav")  # noqa: E731
+        result = make_reel(p.request(), writer, engine, out, runner, by_stage(ctx.progress), keep)
     plan_path = out.with_suffix(".plan.json")
     result.plan.save(plan_path)
     return {

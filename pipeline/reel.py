@@ -7,7 +7,9 @@ files from the same inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,16 +153,27 @@ def plan_reel(
     return plan
 
 
+def _in_place(path: Path) -> Path:
+    return path
+
+
 def prepare(
-    req: ReelRequest, writer: ScriptWriter, engine: SpeechEngine, work: Path, progress: StageProgress = _noop
+    req: ReelRequest,
+    writer: ScriptWriter,
+    engine: SpeechEngine,
+    work: Path,
+    progress: StageProgress = _noop,
+    keep: Callable[[Path], Path] = _in_place,
 ) -> tuple[Script, RenderPlan]:
-    """Every stage before the render; cheap compared with it, and fails early on bad input."""
+    """Every stage before the render; cheap compared with it, and fails early on bad input. The narration is
+    spoken into `work`; `keep` moves it to where the plan should find it later (default: it stays there)."""
     if req.voiceover is not None and req.captions is not None:
         script, track = take_voiceover(req.topic, req.voiceover, req.captions, progress)
     else:
         check_voice(engine, req.voice)
         script = write_script(writer, req.brief(engine.words_per_minute), req.preset, progress)
-        track = narrate(script.sentences(), engine, req.voice, req.rate, work / "narration.wav", progress)
+        spoken = narrate(script.sentences(), engine, req.voice, req.rate, work / "narration.wav", progress)
+        track = dataclasses.replace(spoken, path=keep(spoken.path))
     return script, plan_reel(req.preset, track, req.background, req.music, script.title, progress)
 
 
@@ -197,9 +210,11 @@ def make_reel(
     output: str | Path,
     runner: SegmentRunner | None = None,
     progress: StageProgress = _noop,
+    keep: Callable[[Path], Path] = _in_place,
 ) -> ReelResult:
-    """Every stage in this process; `runner` encodes the render's segments (default: here, on the CPU)."""
+    """Every stage in this process; `runner` encodes the render's segments (default: here, on the CPU). `keep`
+    stores the narration where the saved plan can find it again (default: nowhere; the plan is for this render)."""
     out = check_output(output)
     with tempfile.TemporaryDirectory(prefix="reels-make-") as tmp:
-        script, plan = prepare(req, writer, engine, Path(tmp), progress)
+        script, plan = prepare(req, writer, engine, Path(tmp), progress, keep)
         return render_and_export(plan, script, req.topic, req.preset, writer, out, runner, progress)

@@ -71,11 +71,6 @@ def test_a_finished_reel_is_re_rendered_at_another_platform_s_size(client: JobCl
     assert (original["width"], original["height"]) == (180, 320)  # the first reel is left as it was
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a generate_video plan names its narration in a temporary folder, deleted",
-)
 def test_a_single_stage_reel_can_be_re_rendered_too(client: JobClient) -> None:
     first = run(client, "generate_video", {"topic": TOPIC, **TINY})
     v, _, _ = playable(re_render(client, first).result["video"])
