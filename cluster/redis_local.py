@@ -125,7 +125,8 @@ class LocalRedis:
         _write_private(self.dir / "port", f"{port} {self.preferred_port}\n")
         self.proc = subprocess.Popen([exe, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
-        while not _listening(port):
+        # Ready once it answers: it listens while it is still loading its AOF, and refuses commands until done.
+        while not (_listening(port) and self._ours(port)):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port} (see {self.dir})")
             time.sleep(0.05)
