@@ -37,7 +37,7 @@ def test_a_later_stage_gets_its_full_retries_with_the_first_backoff(
     assert retries == ["retry t_stage_b 1/2", "retry t_stage_b 2/2"]
     assert (done.attempts, done.stage_attempts) == (4, [1, 3])
     view = ReelsService(ApiConfig(redis_url, str(system["data"]), task_modules=MODULES)).public(done)
-    assert (view["attempts"], view["stage_attempts"]) == (4, [1, 3])
+    assert (view.attempts, view.stage_attempts) == (4, [1, 3])
 
 
 def test_only_jobs_that_needed_a_retry_count_towards_the_retry_success_rate(client: JobClient) -> None:
