@@ -4,7 +4,6 @@ PyAV), scaled to a working size and looped."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pipeline.clip_decoder import ClipDecoder, wrap
 from pipeline.errors import InvalidMediaError
 from pipeline.files import require_media_file
 from pipeline.low_priority import give_way
@@ -69,17 +69,26 @@ def list_footage(path: str | Path) -> list[Path]:
 
 
 class FootageSource:
-    """Frames of a clip at given times, decoded with FFmpeg (PyAV) and scaled to a working size, looped past its end.
+    """Frames of a clip at given times, scaled to a working size and looped past its end: one ClipDecoder and a
+    cache of decoded frames, filled ahead of the reads.
 
-    A render asks for times in order, so the reader decodes forward and seeks only when the times jump back (a loop)
-    or far ahead; frames it passes over are decoded but never converted. It is not decord: decord's reader keeps a
-    thread spinning on a whole core for as long as it is open (eva-decord 0.6.1 and decord2 3.4 alike: 100 % of a
-    core while idle, 16 ms of CPU a frame beside a busy compositor), which on a small machine starves x264.
+    One thread decodes: the reader's own until prefetch() starts the "footage" thread, that one from then on (the
+    reader waits for it instead of racing it for the decoder, which would seek back to decode a frame twice). One
+    lock (`_lock`, a condition) guards everything the two share: the cache, where the reads are (`_wanted`, their
+    `_step`, `_reads`), the frame count, the error and `_closed`. Its invariant: every cached frame is one the reads
+    will want, that is any frame of the clip when all of them fit in keep_bytes (the clip is kept), else one of the
+    positions `_wanted + k * _step` for 0 <= k <= ahead, where ahead is 0 before the first read, 1 after it and
+    AHEAD once the step is known; so a window holds at most AHEAD + 1 frames, and a change of step wastes at most
+    one decode.
+
+    It is not decord: decord's reader keeps a thread spinning on a whole core for as long as it is open
+    (eva-decord 0.6.1 and decord2 3.4 alike: 100 % of a core while idle, 16 ms of CPU a frame beside a busy
+    compositor), which on a small machine starves x264.
     """
 
-    SEEK_AHEAD = 90  # frames: farther than this forward, seeking beats decoding through
     AHEAD = 8  # frames decoded ahead of the reads when the clip is not kept (~8 MB at 1080x608)
     AHEAD_YIELDS = 4  # frames: decoding ahead of the reader by more, it gives way between frames
+    WAIT_SLICE_S = 1.0  # a waiting thread looks at `_closed` at least this often
 
     def __init__(self, path: str, width: int, height: int, loop: bool = True, keep_bytes: int = 0) -> None:
         """`keep_bytes`: keep the converted frames when all of them fit in this many bytes, so that a clip that
@@ -87,206 +96,140 @@ class FootageSource:
         self.info = probe_video(path)
         self.path, self.width, self.height, self.loop = str(path), width, height, loop
         self.keep_bytes = keep_bytes
-        self._kept: dict[tuple[int, bool], np.ndarray] = {}
-        self._lock = threading.Lock()  # the decoder: the reader's thread and the prefetching one take turns
-        self._closed = False
         self.fps = self.info.fps
-        self._count = self.info.frames  # corrected when the stream ends earlier than its header said
-        self._container = av.open(self.path)
-        self._stream = self._container.streams.video[0]
-        tb = self._stream.time_base
-        self._t0 = float(self._stream.start_time * tb) if self._stream.start_time and tb else 0.0
-        cc = self._stream.codec_context
-        # Unflagged footage gets the matrix players assume (BT.709 from 720 lines up, else BT.601); FFmpeg's own
-        # default is BT.601 for all.
-        flagged = int(cc.colorspace or 2)
-        colorspace = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}.get(flagged, 1 if self.info.height >= 720 else 5)
-        self._colorspace = colorspace
-        self._full_range = int(cc.color_range or 0) == 2 or (
-            cc.format is not None and cc.format.name.startswith("yuvj")
-        )
-        # BT.709 footage goes to the renderer as it is stored, as YUV planes (no conversion to RGB and back).
-        self.bt709 = colorspace == 1
-        self._decoded: Iterator[av.VideoFrame] = iter(())
-        self._next = 0  # index of the frame the decoder yields next
-        self._last: tuple[int, bool, np.ndarray] | None = None
-        self._wanted, self._step = -1, 1  # the frame last read, and how far the reads move
-        self._moved = threading.Condition()  # the reader moved on: decoding ahead may go on
-        self._window: dict[int, None] = {}  # positions decoded ahead of the reads (when the clip is not kept)
-        self._reads_kept = False
-        self._seek(0)
+        self._decoder = ClipDecoder(self.path, self.fps, self.info.frames, width, height, loop)
+        self.bt709 = self._decoder.bt709  # such footage goes to the renderer as stored, as YUV planes
+        self._lock = threading.Condition()
+        self._cache: dict[tuple[int, bool], np.ndarray] = {}
+        self._wanted, self._step, self._reads, self._yuv = -1, 1, 0, False
+        self._count = self.info.frames  # the decoder's, lowered when the stream ends earlier than its header said
+        self._error: InvalidMediaError | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def count(self) -> int:
+        """The clip's frames (once read past, the stream's real count when its header over-counted)."""
+        return self._count
 
     def close(self) -> None:
-        self._closed = True
-        with self._moved:
-            self._moved.notify_all()
         with self._lock:
-            self._container.close()
+            self._closed = True
+            self._lock.notify_all()
+            thread = self._thread
+        if thread is None:
+            self._decoder.close()
+        else:  # it closes the decoder as it ends, after the decode it may be in
+            thread.join(timeout=10.0)
 
     def prefetch(self, yuv: bool) -> None:
-        """Decode on a thread of its own, ahead of the reads (which must then come in order, as a render's do):
-        all of the clip when it is kept (see keep_bytes), else the next AHEAD frames the reads will want (their
-        step is the last one seen). The thread runs at its creator's priority (the renderer's composing thread is a
-        low one): decoding then overlaps composing in the time x264 leaves idle, instead of alternating with it
-        (+3 % frames/s on 2 cores with a kept clip). A decoding error stops it; the read of that frame raises it."""
-        keeps = self._keeps(yuv)
-        self._reads_kept = not keeps  # a window: the reads' own decodes go in it too (see _frame)
-
-        def run() -> None:
-            i = 0  # a position in the reads' unwrapped frame count (see _frame)
-            while not self._closed and (not keeps or i < self._count):
-                if not keeps:
-                    i = self._next_ahead(yuv)
-                    if i < 0:
-                        return
-                idx = self._wrap(i)
-                with self._lock:
-                    if self._closed:  # close() may have closed the container while this waited for it
-                        return
-                    if (idx, yuv) not in self._kept and (keeps or i >= self._wanted):
-                        try:
-                            image = self._decode(idx, yuv)
-                        except (InvalidMediaError, av.FFmpegError):
-                            return
-                        d = i - self._wanted
-                        # Still wanted (the reads move meanwhile; at d == 0 the reader waits for this very frame).
-                        if not keeps and d >= 0 and d % self._step == 0:
-                            self._kept[(idx, yuv)] = image
-                            self._window[i] = None
-                if i > self._wanted + self.AHEAD_YIELDS:
-                    give_way()  # far enough ahead of the reader to let x264 have the CPU first
-                i += 1
-
-        threading.Thread(target=run, name="footage", daemon=True).start()
-
-    def _next_ahead(self, yuv: bool) -> int:
-        """The first of the next AHEAD positions the reads will want (the last one read plus its steps) that is not
-        decoded yet, waiting for the reads to move on while there is none; -1 when the clip (not looping) has no
-        frame left ahead of the reads, or the source is closed."""
-        with self._moved:
-            while not self._closed:
-                at, step = self._wanted, self._step
-                if not self.loop and at + step >= self._count:
-                    return -1
-                for k in range(self.AHEAD + 1):  # from the frame being read: the reader may be waiting for it
-                    i = at + k * step
-                    if i < 0:
-                        continue
-                    if (not self.loop and i >= self._count) or (self._wrap(i), yuv) not in self._kept:
-                        break
-                if (self.loop or i < self._count) and (self._wrap(i), yuv) not in self._kept:
-                    return i
-                self._moved.wait(1.0)
-            return -1
-
-    def _wrap(self, i: int) -> int:
-        """The clip's frame at position i of the reads: round the loop, or held on the last frame."""
-        return i % self._count if self.loop else min(max(i, 0), self._count - 1)
+        """Decode on a thread of its own from now on, ahead of the reads (which must then come in order, as a
+        render's do): all of the clip when it is kept, else the next AHEAD frames the reads will want. The thread
+        runs at its creator's priority (the renderer's composing thread is a low one): decoding then overlaps
+        composing in the time x264 leaves idle, instead of alternating with it (+3 % frames/s on 2 cores with a
+        kept clip). A decoding error stops it; the read of a frame it did not decode raises that error."""
+        with self._lock:
+            if self._thread is not None or self._closed:
+                return
+            if self._reads == 0:
+                self._yuv = yuv
+            self._thread = threading.Thread(target=self._decode_ahead, name="footage", daemon=True)
+            self._thread.start()
 
     def positions(self, times: np.ndarray) -> np.ndarray:
-        """Where times are in the reads: frame counts from the clip's start, not wrapped (see _wrap)."""
+        """Where times are in the reads: frame counts from the clip's start, not wrapped (see clip_decoder.wrap)."""
         return np.floor(times * self.fps + 1e-6).astype(np.int64)
 
     def indices(self, times: np.ndarray) -> np.ndarray:
         """The clip's frames shown at times."""
-        return np.array([self._wrap(int(p)) for p in self.positions(times)], np.int64)
-
-    def _seek(self, idx: int) -> None:
-        tb = self._stream.time_base
-        assert tb is not None, "demuxed streams always have a time base"
-        self._container.seek(int((idx / self.fps + self._t0) / tb), stream=self._stream, backward=True)
-        self._decoded = self._container.decode(self._stream)
-        self._next = -1  # unknown until the first frame arrives
-
-    def _index(self, frame: av.VideoFrame, fallback: int) -> int:
-        if frame.pts is None or frame.time_base is None:
-            return fallback
-        return round((float(frame.pts * frame.time_base) - self._t0) * self.fps)
-
-    def _convert(self, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
-        src_range = 2 if self._full_range else 1
-        # Area averaging: for the usual shrink (1080p footage into a 1080-wide reel) it is both faster than
-        # swscale's default bilinear (1.35 against 2.27 ms a frame) and closer to bicubic (52.7 against 50.9 dB).
-        if yuv:
-            scaled = frame.reformat(
-                self.width, self.height, "yuv420p", interpolation="AREA", src_color_range=src_range, dst_color_range=1
-            )
-            return scaled.to_ndarray()
-        return frame.to_ndarray(
-            format="rgb24",
-            width=self.width,
-            height=self.height,
-            interpolation="AREA",
-            src_colorspace=self._colorspace,
-            src_color_range=src_range,
-        )
+        return np.array([wrap(int(p), self._count, self.loop) for p in self.positions(times)], np.int64)
 
     def _keeps(self, yuv: bool) -> bool:
         frame_bytes = self.width * self.height * 3 // (2 if yuv else 1)  # yuv420p or rgb24
         return self.keep_bytes >= self._count * frame_bytes
 
+    def _window(self) -> list[int]:
+        """The frames the reads want next, in the order they want them (under the lock, when not kept)."""
+        ahead = 0 if self._reads == 0 else 1 if self._reads == 1 else self.AHEAD
+        at = (self._wanted + k * self._step for k in range(ahead + 1))
+        return list(dict.fromkeys(wrap(p, self._count, self.loop) for p in at if p >= 0))
+
     def _frame(self, at: int, yuv: bool) -> np.ndarray:
-        """The frame at position `at` of the reads (frame count from the clip's start, not wrapped)."""
-        with self._moved:
+        """The frame at position `at` of the reads."""
+        with self._lock:
             if 0 < at - self._wanted <= self.AHEAD:
                 self._step = at - self._wanted
-            self._wanted = at
-            self._moved.notify()
-        idx = self._wrap(at)
-        kept = self._kept.get((idx, yuv))
-        if kept is None:
+            self._wanted, self._yuv, self._reads = at, yuv, self._reads + 1
+            if not self._keeps(yuv):  # let go of the frames the reads passed or will not read
+                window = set(self._window())
+                for key in [key for key in self._cache if key[0] not in window or key[1] != yuv]:
+                    del self._cache[key]
+            self._lock.notify_all()
+            while (image := self._cache.get((wrap(at, self._count, self.loop), yuv))) is None and self._thread:
+                if self._error is not None:
+                    raise self._error
+                if self._closed or not self._thread.is_alive():
+                    raise InvalidMediaError(self.path, "was closed while a frame was read")
+                self._lock.wait(self.WAIT_SLICE_S)
+        if image is None:  # no thread decodes ahead: this one decodes, holding no lock meanwhile
+            idx, image = self._decoder.frame(wrap(at, self._count, self.loop), yuv)
             with self._lock:
-                kept = self._decode(idx, yuv)
-                if self._reads_kept:  # so that decoding ahead does not decode it again
-                    self._kept[(idx, yuv)] = kept
-                    self._window[at] = None
-        for i in list(self._window):  # frames decoded ahead that the reads have passed or will not read
-            d = i - at
-            if d < 0 or d % self._step:
-                del self._window[i]
-                if self._wrap(i) != idx:
-                    self._kept.pop((self._wrap(i), yuv), None)
-        return kept
+                self._count = self._decoder.count
+                if self._keeps(yuv):
+                    self._cache[(idx, yuv)] = image
+        return image
 
-    def _decode(self, idx: int, yuv: bool) -> np.ndarray:
-        kept = self._kept.get((idx, yuv))
-        if kept is not None:
-            return kept
-        if self._last is not None and self._last[:2] == (idx, yuv):
-            return self._last[2]
-        if not 0 <= self._next <= idx or idx > self._next + self.SEEK_AHEAD:
-            self._seek(idx)
-        ends = 0
-        while True:
-            frame = next(self._decoded, None)
-            if frame is None:  # the stream ended before idx: its header over-counted the frames
-                ends += 1
-                if ends > 3:
-                    raise InvalidMediaError(self.path, f"cannot decode frame {idx} of {self._count}")
-                # Frames up to the decoder's position exist; a seek that found none was past the end.
-                self._count = max(1, min(self._count, self._next if self._next > 0 else idx))
-                idx = idx % self._count if self.loop else self._count - 1
-                if self._last is not None and self._last[:2] == (idx, yuv):
-                    return self._last[2]
-                self._seek(idx)
-                continue
-            i = self._index(frame, max(self._next, 0))
-            self._next = i + 1
-            keep = self._keeps(yuv)
-            if i >= idx or keep:  # frames passed over are converted only when they are kept
-                image = self._convert(frame, yuv)
-                if keep:
-                    self._kept[(i, yuv)] = image
-                if i >= idx:
-                    self._last = (i, yuv, image)
-                    return image
+    def _next_to_decode(self) -> tuple[int, bool, int] | None:
+        """The frame to decode ahead next and how far ahead of the reads it is, or None when there is none yet
+        (under the lock)."""
+        yuv, count = self._yuv, self._count
+        if self._keeps(yuv):
+            first = wrap(max(self._wanted, 0), count, self.loop)
+            for lead in range(count):
+                if ((first + lead) % count, yuv) not in self._cache:
+                    return (first + lead) % count, yuv, lead
+            return None
+        for lead, idx in enumerate(self._window()):
+            if (idx, yuv) not in self._cache:
+                return idx, yuv, lead * self._step
+        return None
+
+    def _decode_ahead(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    while not self._closed and (todo := self._next_to_decode()) is None:
+                        if self._keeps(self._yuv):  # all of a kept clip is decoded: the reads have the decoder back
+                            self._thread = None
+                            return
+                        self._lock.wait(self.WAIT_SLICE_S)
+                    if self._closed or todo is None:
+                        return
+                    want, yuv, lead = todo
+                idx, image = self._decoder.frame(want, yuv)
+                with self._lock:
+                    self._count = self._decoder.count
+                    if self._keeps(yuv) or (yuv == self._yuv and idx in self._window()):
+                        self._cache[(idx, yuv)] = image
+                    self._lock.notify_all()
+                if lead > self.AHEAD_YIELDS:
+                    give_way()  # far enough ahead of the reader to let x264 have the CPU first
+        except (InvalidMediaError, av.FFmpegError) as e:
+            with self._lock:
+                self._error = e if isinstance(e, InvalidMediaError) else _decode_error(self.path, e)
+                self._lock.notify_all()
+        finally:
+            with self._lock:
+                handed_back = self._thread is None
+            if not handed_back:  # closed, or stopped by an error: the decoder is done with
+                self._decoder.close()
 
     def _batch(self, times: np.ndarray, yuv: bool) -> np.ndarray:
         try:
             frames = [self._frame(int(p), yuv) for p in self.positions(times)]
             return frames[0][None] if len(frames) == 1 else np.stack(frames)  # one frame: a view, no copy
         except av.FFmpegError as e:
-            raise InvalidMediaError(self.path, f"decode failed ({e.strerror or type(e).__name__})") from None
+            raise _decode_error(self.path, e) from None
 
     def planes(self, times: np.ndarray, device: torch.device) -> tuple[Tensor, Tensor]:
         """(N, h, w) luma and (N, 2, h/2, w/2) chroma, uint8 yuv420p in limited range (as stored when `bt709`)."""
@@ -303,3 +246,7 @@ class FootageSource:
     def frames(self, times: np.ndarray, device: torch.device) -> Tensor:
         """(N, 3, h, w) float RGB in [0, 1]."""
         return self.raw(times, device).to(torch.float32).div_(255.0)
+
+
+def _decode_error(path: str, e: av.FFmpegError) -> InvalidMediaError:
+    return InvalidMediaError(path, f"decode failed ({e.strerror or type(e).__name__})")

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from pipeline import effects, limits
 from pipeline.captions import WordTiming
+from pipeline.clip_decoder import ClipDecoder
 from pipeline.compositor import Compositor, Planes, rgb_to_planes
 from pipeline.effects import make_effect
 from pipeline.effects.color_grade import ColorGrade
@@ -104,25 +105,25 @@ def test_footage_reader_returns_the_decoded_frames_in_order_looped_and_after_jum
 
 def test_footage_reader_loops_at_the_real_end_when_the_header_over_counts(clip: Path) -> None:
     src = FootageSource(str(clip), 192, 112)
-    src._count = 40  # as a container whose header claims more frames than the stream holds
+    src._decoder.count = src._count = 40  # as a container whose header claims more frames than the stream holds
     want = frames_rgb(clip, [5, 29])
     frames = src.raw(np.array([29, 35]) / 30.0 + 1e-4, torch.device("cpu")).permute(0, 2, 3, 1).numpy()
     assert np.array_equal(frames[0], want[29])
     assert np.array_equal(frames[1], want[5])  # frame 35 does not exist: 35 - 30 after the real end
-    assert src._count == 30
+    assert src.count == 30
 
 
 @pytest.fixture
 def converted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the threads that converted (scaled) decoded frames, one entry a frame."""
     names: list[str] = []
-    real = FootageSource._convert
+    real = ClipDecoder._convert
 
-    def counted(self: FootageSource, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
+    def counted(self: ClipDecoder, frame: av.VideoFrame, yuv: bool) -> np.ndarray:
         names.append(threading.current_thread().name)
         return real(self, frame, yuv)
 
-    monkeypatch.setattr(FootageSource, "_convert", counted)
+    monkeypatch.setattr(ClipDecoder, "_convert", counted)
     return names
 
 
@@ -141,7 +142,7 @@ def test_a_looping_clip_is_decoded_once_when_it_fits(clip: Path, converted: list
     short = FootageSource(str(clip), 96, 56, keep_bytes=29 * frame_bytes)  # one frame short: keeps none
     for k in range(40):
         short.planes(times[k : k + 1], cpu)
-    assert len(converted) == 40 and not short._kept
+    assert len(converted) == 40 and not short._cache
 
 
 def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, converted: list[str]) -> None:
@@ -149,7 +150,7 @@ def test_a_kept_clip_is_decoded_ahead_on_its_own_thread(clip: Path, converted: l
     src = FootageSource(str(clip), 96, 56, keep_bytes=1 << 30)
     src.prefetch(yuv=True)
     deadline = time.monotonic() + 20.0
-    while len(src._kept) < 30 and time.monotonic() < deadline:  # nothing read yet
+    while len(src._cache) < 30 and time.monotonic() < deadline:  # nothing read yet
         time.sleep(0.01)
     assert converted == ["footage"] * 30  # the whole clip, once, on the prefetching thread
     times = np.arange(45) / 30.0 + 1e-4
@@ -175,19 +176,19 @@ def test_a_clip_not_kept_is_decoded_a_few_frames_ahead_of_the_reads(
     read.append(src.planes(times[1:2], cpu)[0].numpy())
     ahead = [(1 + k) * step % 30 for k in range(1, FootageSource.AHEAD + 1)]
     deadline = time.monotonic() + 20.0
-    while not {(i, True) for i in ahead} <= src._kept.keys() and time.monotonic() < deadline:
+    while not {(i, True) for i in ahead} <= src._cache.keys() and time.monotonic() < deadline:
         time.sleep(0.01)
     # The next AHEAD frames the reads want, no more, and the frame just read if it came from there (it may be read
     # again); at most one decoded as the reads' step changed, let go at the next read.
-    assert sorted(i for i, _ in src._kept if i != step and i % step == 0) == sorted(ahead)
-    assert len(src._kept) <= FootageSource.AHEAD + 2
+    assert sorted(i for i, _ in src._cache if i != step and i % step == 0) == sorted(ahead)
+    assert len(src._cache) <= FootageSource.AHEAD + 2
     readers = len(converted) - converted.count("footage")
     for k in range(2, len(times)):
         i, until = int(src.indices(times[k : k + 1])[0]), time.monotonic() + 10.0
-        while (i, True) not in src._kept and time.monotonic() < until:  # composing takes longer than decoding
+        while (i, True) not in src._cache and time.monotonic() < until:  # composing takes longer than decoding
             time.sleep(0.001)
         read.append(src.planes(times[k : k + 1], cpu)[0].numpy())
-        assert len(src._kept) <= FootageSource.AHEAD + 1  # the frames passed are let go
+        assert len(src._cache) <= FootageSource.AHEAD + 1  # the frames passed are let go
     src.close()
     assert len(converted) - converted.count("footage") == readers  # every later frame came decoded ahead
     # Never further ahead than AHEAD reads: at most the frames read, those ahead of the last, and one decoded as
@@ -203,13 +204,13 @@ def test_reads_as_fast_as_decoding_ahead_never_seek_back(clip: Path, monkeypatch
     the decoder seeks only where the clip loops, never back to decode a frame twice. Seeking back costs decoding
     from the last keyframe: a 30 s clip that does not loop once took 44 s instead of 21 that way."""
     seeks: list[int] = []
-    real = FootageSource._seek
+    real = ClipDecoder._seek
 
-    def counted(self: FootageSource, idx: int) -> None:
+    def counted(self: ClipDecoder, idx: int) -> None:
         seeks.append(idx)
         real(self, idx)
 
-    monkeypatch.setattr(FootageSource, "_seek", counted)
+    monkeypatch.setattr(ClipDecoder, "_seek", counted)
     cpu = torch.device("cpu")
     times = np.arange(90) / 30.0 + 1e-4  # three times round the 1 s clip
     for _ in range(3):
@@ -237,6 +238,11 @@ def test_the_compositor_keeps_footage_only_when_it_loops_within_its_frames(clip:
 def test_footage_reader_leaves_no_thread_busy(clip: Path) -> None:
     src = FootageSource(str(clip), 96, 56)
     src.raw(np.arange(10) / 30.0, torch.device("cpu"))
+    waiting, closed = FootageSource(str(clip), 96, 56), FootageSource(str(clip), 96, 56)
+    for ahead in (waiting, closed):  # decoding ahead: one waits for the reads to move on, one is closed
+        ahead.prefetch(yuv=True)
+        ahead.planes(np.arange(3) / 30.0, torch.device("cpu"))
+    closed.close()
     before = time.process_time()
     time.sleep(0.5)
     # decord's reader kept a thread spinning on a whole core here (0.5 s of CPU in 0.5 s).
