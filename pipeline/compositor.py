@@ -9,9 +9,9 @@ Which frame path runs (`render_into`, per batch of frames):
 
 | device | the batch's frames                                              | path                                      |
 |--------|-----------------------------------------------------------------|-------------------------------------------|
-| CPU    | one blur-filled BT.709 clip at full opacity, effects of kinds   | one pass per plane in the numba kernels   |
-|        | colour, at most one move, gains (pipeline/one_pass.py)          | (pipeline/frame_kernels.py), into x264's  |
-|        |                                                                 | frames                                    |
+| CPU    | one blur-filled BT.709 clip at full opacity, effects of kinds   | one pass per plane (blur_fill_plane.py)   |
+|        | colour, at most one move, gains (pipeline/one_pass.py)          | in the numba kernels (frame_kernels.py),  |
+|        |                                                                 | into x264's frames                        |
 | CPU    | anything else: crossfades, procedural fields, crop fit, a       | torch on the CPU (`render_planes`), one   |
 |        | "pixels" effect, non-BT.709 footage                             | frame a batch, then `Planes.pack_into`    |
 | CUDA   | everything                                                      | torch on the GPU (`render_planes`), 8     |

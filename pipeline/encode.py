@@ -18,9 +18,9 @@ import av
 import numpy as np
 import torch
 
+from pipeline.blur_fill_plane import preload
 from pipeline.compositor import Compositor
 from pipeline.errors import InvalidInputError, RenderCancelled
-from pipeline.frame_kernels import preload
 from pipeline.low_priority import Background
 from pipeline.plan import RenderPlan
 from pipeline.progress import Progress

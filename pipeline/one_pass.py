@@ -1,6 +1,7 @@
 """The one-pass CPU frame path: a frame made of one blur-filled BT.709 clip at full opacity (the common reel) is
-composed, graded, gained, captioned and quantised in one pass per plane by the numba kernels
-(pipeline/frame_kernels.py), straight into x264's frames. Anything else goes through the compositor's torch path."""
+composed, graded, gained, captioned and quantised in one pass per plane (pipeline/blur_fill_plane.py, over the numba
+kernels of pipeline/frame_kernels.py), straight into x264's frames. Anything else goes through the compositor's torch
+path."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from pipeline.blur_fill_plane import EMPTY, NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane
 from pipeline.effects import Move
 from pipeline.footage import FootageSource
-from pipeline.frame_kernels import EMPTY, NO_MOVE, PlaneGeometry, blur_fill_geometry, render_plane, sprite_planes
+from pipeline.frame_kernels import sprite_planes
 from pipeline.grading import plane_grades, split_source_effects, yuv_grade
 from pipeline.plan import VideoLayer
 from pipeline.planes import FramePlanes, even, layer_progress

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pipeline.blur_fill_plane import preload
 from pipeline.encode import Segment, encode_segment, split_frames
 from pipeline.files import atomic_path
-from pipeline.frame_kernels import preload
 from pipeline.low_priority import Background, wait_until
 from pipeline.mux import join
 from pipeline.plan import RenderPlan

@@ -38,5 +38,5 @@ if ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
 fi
 EXTRAS="${REELS_EXTRAS-dev}"  # unset: dev; set but empty (images, cluster nodes): none
 if [ -n "$EXTRAS" ]; then "$PIP" install -q -e ".[$EXTRAS]"; else "$PIP" install -q -e .; fi
-"$VENV/bin/python" -m pipeline.frame_kernels  # compiles the one-pass frame kernels (numba caches them on disk)
+"$VENV/bin/python" -m pipeline.blur_fill_plane  # compiles the one-pass frame kernels (numba caches them on disk)
 echo "install: ready ($("$VENV/bin/python" --version), torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"

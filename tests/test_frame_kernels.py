@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import pipeline.one_pass as one_pass
+from pipeline import blur_fill_plane as plane
 from pipeline import frame_kernels as fused
 from pipeline.captions import WordTiming
 from pipeline.compositor import Compositor
@@ -116,7 +117,7 @@ def test_frames_the_one_pass_does_not_make_come_from_torch(tmp_path: Path, monke
 def test_resize_taps_are_the_resize(n_in: int, n_out: int) -> None:
     x = torch.rand(1, 1, n_in, 5)
     shrink = n_out < n_in
-    start, weights = fused.resize_taps(n_in, n_out, shrink)
+    start, weights = plane.resize_taps(n_in, n_out, shrink)
     want = resize(x, n_out, 5) if shrink else F.interpolate(x, size=(n_out, 5), mode="bilinear", align_corners=False)
     taps = np.stack([x[0, 0, s : s + weights.shape[1]].numpy() for s in start])  # (n_out, taps, 5)
     got = (taps * weights[:, :, None]).sum(axis=1)
@@ -144,7 +145,7 @@ def test_caption_sprite_planes_are_the_torch_sprite(tmp_path: Path) -> None:
 def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
     # numba aborts the process (SIGABRT) if it is still loading on a daemon thread at exit: CLI commands that
     # never render died this way when the loading started at import.
-    for code in ("import pipeline.frame_kernels as f; f.preload()", "import pipeline.render"):
+    for code in ("import pipeline.blur_fill_plane as p; p.preload()", "import pipeline.render"):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
 
@@ -152,19 +153,19 @@ def test_a_process_that_exits_while_the_kernels_load_exits_cleanly() -> None:
 _YIELDS_SCRIPT = """
 import os
 import numpy as np
-from pipeline import frame_kernels as fused
+from pipeline import blur_fill_plane as plane
 
-y, _, _ = fused.blur_fill_geometry(1920, 1080, 608, 1080)
+y, _, _ = plane.blur_fill_geometry(1920, 1080, 608, 1080)
 codes = np.random.default_rng(3).integers(16, 236, (608, 1080), dtype=np.uint8)
 grade = np.array([1 / 219, -16 / 219, 0.0, 1.0], np.float32)
 move = np.array([0.9, 0.05, -0.05], np.float32)
 frames = []
 for give_way in (False, True):
     out = np.zeros((1920, 1088), np.uint8)
-    fused.render_plane(y, out, codes, grade, move, fused.EMPTY, None, give_way)  # compiled or loaded before
+    plane.render_plane(y, out, codes, grade, move, plane.EMPTY, None, give_way)  # compiled or loaded before
     os.getpid()  # marks where the counted calls start
     for _ in range(4):
-        fused.render_plane(y, out, codes, grade, move, fused.EMPTY, None, give_way)
+        plane.render_plane(y, out, codes, grade, move, plane.EMPTY, None, give_way)
     os.getpid()
     frames.append(out)
 assert np.array_equal(frames[0], frames[1])
@@ -173,7 +174,7 @@ assert np.array_equal(frames[0], frames[1])
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_the_kernels_give_way_every_tenth_of_a_millisecond_only_when_asked(tmp_path: Path) -> None:
-    """The renderer composes beside x264 (see fused.GIVE_WAY): asked to, a full-size plane's kernels call
+    """The renderer composes beside x264 (see frame_kernels.GIVE_WAY): asked to, a full-size plane's kernels call
     sched_yield every ~0.1 ms of work; not asked, never. The frame is the same either way (checked inside)."""
     trace = tmp_path / "trace"
     subprocess.run(
