@@ -30,7 +30,6 @@ from pipeline.providers import make_engine, make_writer
 from pipeline.reel import ReelRequest, make_reel, prepare
 from pipeline.render import InProcess, SegmentRunner, render
 
-STAGES = ("script", "speech", "plan", "render", "export")
 EXIT_BAD_INPUT, EXIT_PROVIDER, EXIT_MISSING_TOOL, EXIT_INTERNAL = 2, 3, 4, 1
 
 

@@ -1,1 +1,1 @@
-"""Ray Serve + FastAPI: the HTTP/WebSocket API and the web console (issue 4)."""
+"""Ray Serve + FastAPI: the HTTP/WebSocket API and the web console."""
