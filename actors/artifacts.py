@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pipeline.files import sha256_file
+
 
 class ArtifactStore:
     """A local folder of files named by their SHA-256 (S3 arrives with the cluster issue)."""
@@ -21,11 +23,7 @@ class ArtifactStore:
 
     def put_file(self, src: str | Path, suffix: str | None = None) -> Path:
         src = Path(src)
-        h = hashlib.sha256()
-        with src.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        dest = self.path(h.hexdigest(), suffix if suffix is not None else src.suffix)
+        dest = self.path(sha256_file(src), suffix if suffix is not None else src.suffix)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")

@@ -3,21 +3,13 @@ recently used go first) and checked against their SHA-256 each time they are use
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from actors.object_store import ObjectStore, StorageError
+from pipeline.files import sha256_file
 
 DEFAULT_CACHE_BYTES = 20 << 30
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class NodeCache:
@@ -35,14 +27,14 @@ class NodeCache:
             return own
         path = self.root / key
         if path.is_file():
-            if sha256_of(path) == sha256:
+            if sha256_file(path) == sha256:
                 os.utime(path)  # most recently used
                 self.hits += 1
                 return path
             path.unlink(missing_ok=True)  # changed on disk since it was fetched: fetch it again
         self.store.get_file(key, path)
         self.downloads += 1
-        if sha256_of(path) != sha256:
+        if sha256_file(path) != sha256:
             path.unlink(missing_ok=True)
             raise StorageError("network", f"{key}: the downloaded bytes do not match their SHA-256")
         self._evict(keep=path)

@@ -6,15 +6,15 @@ REELS_S3_PREFIX puts them all under a prefix of the bucket."""
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import shutil
-import tempfile
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import boto3
 from boto3.exceptions import Boto3Error
@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from pipeline.errors import ProviderError, ReelError
+from pipeline.files import atomic_path
 
 MULTIPART_BYTES = 8 << 20  # files from this size go up and down in parts of this size, several at once
 TRANSFER_THREADS = 10  # boto3's own defaults: 16 MB parts by 8 threads uploaded 0.83x as fast on SeaweedFS
@@ -103,18 +104,18 @@ class LocalStore:
         return self.root / check_key(key)
 
     def put_file(self, key: str, src: Path, filename: str | None = None) -> None:
-        with _atomic(self.path(key)) as tmp:
+        with atomic_path(self.path(key)) as tmp:
             shutil.copyfile(src, tmp)
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        with _atomic(self.path(key)) as tmp:
+        with atomic_path(self.path(key)) as tmp:
             tmp.write_bytes(data)
 
     def get_file(self, key: str, dest: Path) -> None:
         src = self.path(key)
         if not src.is_file():
             raise ObjectMissingError(key)
-        with _atomic(dest) as tmp:
+        with atomic_path(dest) as tmp:
             shutil.copyfile(src, tmp)
 
     def exists(self, key: str) -> bool:
@@ -214,7 +215,7 @@ class S3Store:
             )
 
     def get_file(self, key: str, dest: Path) -> None:
-        with _errors(key), _atomic(dest) as tmp:
+        with _errors(key), atomic_path(dest) as tmp:
             self.client.download_file(self.settings.bucket, self._key(key), str(tmp), Config=self.transfer)
 
     def exists(self, key: str) -> bool:
@@ -263,49 +264,29 @@ def open_store(data_dir: str | Path, env: Mapping[str, str] = os.environ) -> Obj
     return S3Store(settings) if settings is not None else LocalStore(Path(data_dir) / "objects")
 
 
-class _atomic:
-    """A temporary file beside `dest`, renamed onto it when the block succeeds and removed when it fails."""
-
-    def __init__(self, dest: Path) -> None:
-        self.dest = dest
-
-    def __enter__(self) -> Path:
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dest.parent, prefix=f".{self.dest.name}.", suffix=".part")
-        os.close(fd)
-        self.tmp = Path(tmp)
-        return self.tmp
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.dest)
-        else:
-            self.tmp.unlink(missing_ok=True)
-
-
-class _errors:
+@contextlib.contextmanager
+def _errors(key: str | None = None) -> Iterator[None]:
     """boto3's errors as the store's: missing objects, credentials refused (not retried), the rest retried."""
+    try:
+        yield
+    except Boto3Error as wrapper:  # managed transfers wrap what failed
+        cause = wrapper.__cause__ or wrapper.__context__
+        if not isinstance(cause, ClientError | BotoCoreError):
+            raise StorageError("network", f"{type(wrapper).__name__}: {wrapper}") from wrapper
+        _raise_as_store_error(cause, key)
+    except (ClientError, BotoCoreError) as e:
+        _raise_as_store_error(e, key)
 
-    def __init__(self, key: str | None = None) -> None:
-        self.key = key
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, _: object) -> None:
-        if isinstance(exc, Boto3Error):  # managed transfers wrap what failed
-            exc = exc.__cause__ or exc.__context__ or exc
-            if isinstance(exc, Boto3Error):
-                raise StorageError("network", f"{type(exc).__name__}: {exc}") from exc
-        if isinstance(exc, ClientError):
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-            if self.key is not None and (code in ("404", "NoSuchKey", "NotFound") or status == 404):
-                raise ObjectMissingError(self.key) from None
-            if code in _AUTH_CODES or status == 403:
-                raise StorageError("auth", f"{code or status}: check the S3 credentials and the bucket policy") from exc
-            raise StorageError("network", f"{code or status}: {exc}") from exc
-        if isinstance(exc, NoCredentialsError):
-            raise StorageError("auth", "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from exc
-        if isinstance(exc, BotoCoreError):
-            raise StorageError("network", f"{type(exc).__name__}: {exc}") from exc
+def _raise_as_store_error(exc: ClientError | BotoCoreError, key: str | None) -> NoReturn:
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if key is not None and (code in ("404", "NoSuchKey", "NotFound") or status == 404):
+            raise ObjectMissingError(key) from None
+        if code in _AUTH_CODES or status == 403:
+            raise StorageError("auth", f"{code or status}: check the S3 credentials and the bucket policy") from exc
+        raise StorageError("network", f"{code or status}: {exc}") from exc
+    if isinstance(exc, NoCredentialsError):
+        raise StorageError("auth", "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from exc
+    raise StorageError("network", f"{type(exc).__name__}: {exc}") from exc

@@ -17,6 +17,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.services import free_port
+
 READY_TIMEOUT_S = 60.0
 
 
@@ -24,9 +26,7 @@ def _free_ports(n: int) -> list[int]:
     """n free ports whose gRPC twins (port + 10000, SeaweedFS's default) are free too."""
     ports: list[int] = []
     while len(ports) < n:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        port = free_port()
         if port + 10000 > 65535 or port in ports:
             continue
         with socket.socket() as s:

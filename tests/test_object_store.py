@@ -4,6 +4,7 @@ signatures and presigned-link expiry), and the node cache that workers read obje
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import time
@@ -30,6 +31,7 @@ from actors.object_store import (
     open_store,
 )
 from tests.seaweed import LocalS3
+from tests.services import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +159,7 @@ def test_download_links_are_signed_ranged_and_expire(s3: LocalS3, monkeypatch: p
     assert _fetch(tampered)[0] == 403
     forged = url.replace("X-Amz-Signature=", "X-Amz-Signature=0")
     assert _fetch(forged)[0] == 403
-    deadline = time.monotonic() + 30
-    while (status := _fetch(url)[0]) == 200 and time.monotonic() < deadline:
-        time.sleep(0.2)  # until the 2 s expiry has passed on the server's clock
-    assert status == 403
+    assert wait_for(lambda: _fetch(url)[0] == 403, timeout=30)  # once the 2 s have passed on the server's clock
 
 
 def test_a_cdn_base_url_replaces_the_presigned_links(s3: LocalS3, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,12 +223,9 @@ def test_the_cache_keeps_within_its_size_dropping_the_least_recently_used(
         store.put_bytes(key, body)
     cache = NodeCache(store, tmp_path / "cache", max_bytes=100_000)
     sums = {k: hashlib.sha256(b).hexdigest() for k, b in blobs.items()}
-    cache.fetch("a/0", sums["a/0"])
-    time.sleep(0.01)  # mtime order: a/1 after a/0
-    cache.fetch("a/1", sums["a/1"])
-    time.sleep(0.01)
+    for age, key in ((200, "a/0"), (100, "a/1")):  # a/0 fetched first, a/1 after it
+        os.utime(cache.fetch(key, sums[key]), (time.time() - age, time.time() - age))
     cache.fetch("a/0", sums["a/0"])  # a/0 used again: a/1 is now the least recent
-    time.sleep(0.01)
     cache.fetch("a/2", sums["a/2"])
     kept = sorted(p.name for p in (tmp_path / "cache" / "a").iterdir())
     assert kept == ["0", "2"]
